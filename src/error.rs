@@ -1,0 +1,66 @@
+//! Every failure names the file it concerns and says why, in one line.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input file that cannot be used as a slice: not a TIFF, truncated, unsupported...
+    #[error("{}: {reason}", path.display())]
+    BadInput { path: PathBuf, reason: String },
+
+    /// A slice that does not match the first one (often two scans in one folder).
+    #[error("{}: {reason} (first slice {} is {first})", path.display(), first_path.display())]
+    Mismatch {
+        path: PathBuf,
+        reason: String,
+        first_path: PathBuf,
+        first: String,
+    },
+
+    #[error("{}: no slice images (.tif, .tiff) found", dir.display())]
+    NoSlices { dir: PathBuf },
+
+    #[error("{}: cannot read: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+
+    /// Anything that goes wrong on the output side: permissions, a full disk, a failed rename.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl Error {
+    pub fn bad_input(path: &Path, reason: impl Into<String>) -> Self {
+        Error::BadInput {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn read(path: &Path, source: io::Error) -> Self {
+        Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn write(path: &Path, source: io::Error) -> Self {
+        Error::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The process exit code the CLI uses for this error; see README "Exit codes".
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::BadInput { .. }
+            | Error::Mismatch { .. }
+            | Error::NoSlices { .. }
+            | Error::Read { .. } => 1,
+            Error::Write { .. } => 3,
+        }
+    }
+}

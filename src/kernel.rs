@@ -1,0 +1,198 @@
+//! The reduce kernels: the only arithmetic in ctpyramid.
+//!
+//! CTHarvester's thumbnail module halves each slice of a pair over 2x2 blocks with
+//! `(a+b+c+d+2)>>2`, then averages the two halves with `(p+q+1)>>1`. Doing both in one pass
+//! over four input rows gives the same bits without an intermediate halved slice.
+
+/// A pixel type ctpyramid reduces: `u8` or `u16`, read in the file's own layout.
+pub trait Sample: bytemuck::Pod + Default + Send + Sync + 'static {
+    const BITS: u16;
+    fn widen(self) -> u32;
+    /// Callers only pass values that fit, as averages of `Self` values do.
+    fn narrow(v: u32) -> Self;
+    /// Decodes one sample of the given byte order from `bytes` (exactly `BITS / 8` long).
+    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self;
+}
+
+impl Sample for u8 {
+    const BITS: u16 = 8;
+    #[inline(always)]
+    fn widen(self) -> u32 {
+        u32::from(self)
+    }
+    #[inline(always)]
+    fn narrow(v: u32) -> Self {
+        v as u8
+    }
+    #[inline(always)]
+    fn from_bytes(bytes: &[u8], _big_endian: bool) -> Self {
+        bytes[0]
+    }
+}
+
+impl Sample for u16 {
+    const BITS: u16 = 16;
+    #[inline(always)]
+    fn widen(self) -> u32 {
+        u32::from(self)
+    }
+    #[inline(always)]
+    fn narrow(v: u32) -> Self {
+        v as u16
+    }
+    #[inline(always)]
+    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self {
+        let b = [bytes[0], bytes[1]];
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    }
+}
+
+#[inline(always)]
+fn quad<T: Sample>(r0: &[T], r1: &[T]) -> u32 {
+    (r0[0].widen() + r0[1].widen() + r1[0].widen() + r1[1].widen() + 2) >> 2
+}
+
+/// One output row from two slices: rows `a0`,`a1` of the first slice and `b0`,`b1` of the
+/// second, each at least `2 * out.len()` long (a trailing odd column is ignored).
+#[inline]
+pub fn reduce_pair_row<T: Sample>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
+    let n = out.len();
+    let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
+    let quads = a0
+        .chunks_exact(2)
+        .zip(a1.chunks_exact(2))
+        .zip(b0.chunks_exact(2).zip(b1.chunks_exact(2)));
+    for (o, ((a0, a1), (b0, b1))) in out.iter_mut().zip(quads) {
+        let p = quad(a0, a1);
+        let q = quad(b0, b1);
+        *o = T::narrow((p + q + 1) >> 1);
+    }
+}
+
+/// One output row from a lone slice (the odd last slice of a level): halved, not averaged.
+#[inline]
+pub fn halve_row<T: Sample>(a0: &[T], a1: &[T], out: &mut [T]) {
+    let n = out.len();
+    let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
+    for (o, (a0, a1)) in out
+        .iter_mut()
+        .zip(a0.chunks_exact(2).zip(a1.chunks_exact(2)))
+    {
+        *o = T::narrow(quad(a0, a1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// CTHarvester's two steps, written out the slow way: halve each slice, then average.
+    fn naive_halve(s: &[u32], w: usize, h: usize) -> Vec<u32> {
+        let (dw, dh) = (w / 2, h / 2);
+        let mut out = vec![0; dw * dh];
+        for y in 0..dh {
+            for x in 0..dw {
+                let at = |yy: usize, xx: usize| s[yy * w + xx];
+                out[y * dw + x] = (at(2 * y, 2 * x)
+                    + at(2 * y, 2 * x + 1)
+                    + at(2 * y + 1, 2 * x)
+                    + at(2 * y + 1, 2 * x + 1)
+                    + 2)
+                    >> 2;
+            }
+        }
+        out
+    }
+
+    fn check<T: Sample + std::fmt::Debug + PartialEq>(
+        a: &[T],
+        b: Option<&[T]>,
+        w: usize,
+        h: usize,
+    ) {
+        let wide = |s: &[T]| s.iter().map(|v| v.widen()).collect::<Vec<_>>();
+        let ha = naive_halve(&wide(a), w, h);
+        let expected: Vec<u32> = match b {
+            Some(b) => {
+                let hb = naive_halve(&wide(b), w, h);
+                ha.iter().zip(&hb).map(|(p, q)| (p + q + 1) >> 1).collect()
+            }
+            None => ha,
+        };
+        let (dw, dh) = (w / 2, h / 2);
+        let mut out = vec![T::default(); dw * dh];
+        for y in 0..dh {
+            let row = |s: &'_ [T], r: usize| s[r * w..(r + 1) * w].to_vec();
+            let o = &mut out[y * dw..(y + 1) * dw];
+            match b {
+                Some(b) => reduce_pair_row(
+                    &row(a, 2 * y),
+                    &row(a, 2 * y + 1),
+                    &row(b, 2 * y),
+                    &row(b, 2 * y + 1),
+                    o,
+                ),
+                None => halve_row(&row(a, 2 * y), &row(a, 2 * y + 1), o),
+            }
+        }
+        assert_eq!(wide(&out), expected);
+    }
+
+    #[test]
+    fn extremes_do_not_overflow() {
+        let a = [u16::MAX; 16];
+        let mut out = vec![0u16; 2];
+        reduce_pair_row(&a[..4], &a[4..8], &a[8..12], &a[12..], &mut out);
+        assert_eq!(out, [u16::MAX; 2]);
+        let a = [u8::MAX; 4];
+        let mut out = vec![0u8; 2];
+        halve_row(&a, &a, &mut out);
+        assert_eq!(out, [u8::MAX; 2]);
+    }
+
+    #[test]
+    fn rounding_matches_ctharvester() {
+        // halves: (1+0+0+0+2)>>2 = 0 and (1+1+1+0+2)>>2 = 1; average (0+1+1)>>1 = 1.
+        let mut out = [0u8; 1];
+        reduce_pair_row(&[1, 0], &[0, 0], &[1, 1], &[1, 0], &mut out);
+        assert_eq!(out, [1]);
+        // Two roundings are not one 8-voxel mean: halves 2 and 3 give 3, (18+4)>>3 gives 2.
+        reduce_pair_row(&[2, 2], &[1, 2], &[3, 3], &[3, 2], &mut out);
+        assert_eq!(out, [3]);
+    }
+
+    fn slices<T: std::fmt::Debug>(
+        max: impl Strategy<Value = T> + Clone,
+    ) -> impl Strategy<Value = (usize, usize, Vec<T>, Vec<T>)> {
+        (2usize..40, 2usize..12).prop_flat_map(move |(w, h)| {
+            (
+                Just(w),
+                Just(h),
+                proptest::collection::vec(max.clone(), w * h),
+                proptest::collection::vec(max.clone(), w * h),
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn pair_u16_matches_naive((w, h, a, b) in slices(any::<u16>())) {
+            check(&a, Some(&b), w, h);
+        }
+
+        #[test]
+        fn pair_u8_matches_naive((w, h, a, b) in slices(any::<u8>())) {
+            check(&a, Some(&b), w, h);
+        }
+
+        #[test]
+        fn lone_matches_naive((w, h, a, _b) in slices(any::<u16>())) {
+            check(&a, None, w, h);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Output slices: baseline TIFF files created at their final size, mapped, filled in place.
+//!
+//! A file is written under a hidden temporary name (`.000012.tif.partial`) and renamed to its
+//! final name only once every pixel is in it, so a crash or a kill leaves either a complete
+//! file or none under the final name. Space is reserved for real before the map is written
+//! (`fallocate`, not a sparse `set_len`): a full disk is then an error on creation instead of
+//! a SIGBUS in the middle of filling the map.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::error::{Error, Result};
+use crate::kernel::Sample;
+use crate::layout::Depth;
+use crate::plane::Plane;
+
+/// The header ctpyramid writes: classic little-endian TIFF, one IFD, one strip.
+///
+/// Written by hand rather than with the `tiff` crate's encoder because the pixel data must sit
+/// at an offset known, and aligned, before any pixel is computed, so the file can be
+/// preallocated and the kernels can write into the map; the encoder writes data first and
+/// chooses offsets itself.
+struct Header {
+    bytes: Vec<u8>,
+    data_offset: usize,
+}
+
+/// Pixel data starts on this boundary, so a `&mut [u16]` can be cast straight over it.
+const DATA_ALIGN: usize = 16;
+
+const SOFTWARE: &str = concat!("ctpyramid ", env!("CARGO_PKG_VERSION"), "\0");
+
+impl Header {
+    fn new(width: usize, height: usize, depth: Depth) -> io::Result<Header> {
+        const SHORT: u16 = 3;
+        const LONG: u16 = 4;
+        const RATIONAL: u16 = 5;
+        const ASCII: u16 = 2;
+        const ENTRIES: usize = 15;
+        let ifd_end = 8 + 2 + ENTRIES * 12 + 4;
+        let (x_res, y_res, software) = (ifd_end, ifd_end + 8, ifd_end + 16);
+        let data_offset = (software + SOFTWARE.len()).next_multiple_of(DATA_ALIGN);
+        let data_len = width * height * depth.bytes();
+        let too_large = || io::Error::other("output slice too large for a classic TIFF (4 GiB)");
+        let long = |v: usize| u32::try_from(v).map_err(|_| too_large());
+        let data_len_u32 = long(data_offset + data_len).and(long(data_len))?;
+
+        let entries: [(u16, u16, u32, u32); ENTRIES] = [
+            (256, LONG, 1, long(width)?),                         // ImageWidth
+            (257, LONG, 1, long(height)?),                        // ImageLength
+            (258, SHORT, 1, depth.bits().into()),                 // BitsPerSample
+            (259, SHORT, 1, 1),                                   // Compression: none
+            (262, SHORT, 1, 1),                                   // Photometric: BlackIsZero
+            (273, LONG, 1, data_offset as u32),                   // StripOffsets
+            (277, SHORT, 1, 1),                                   // SamplesPerPixel
+            (278, LONG, 1, long(height)?),                        // RowsPerStrip: one strip
+            (279, LONG, 1, data_len_u32),                         // StripByteCounts
+            (282, RATIONAL, 1, x_res as u32),                     // XResolution
+            (283, RATIONAL, 1, y_res as u32),                     // YResolution
+            (284, SHORT, 1, 1),                                   // PlanarConfiguration: chunky
+            (296, SHORT, 1, 1),                                   // ResolutionUnit: none
+            (305, ASCII, SOFTWARE.len() as u32, software as u32), // Software
+            (339, SHORT, 1, 1),                                   // SampleFormat: unsigned
+        ];
+        let mut b = Vec::with_capacity(data_offset);
+        b.extend_from_slice(b"II");
+        b.extend_from_slice(&42u16.to_le_bytes());
+        b.extend_from_slice(&8u32.to_le_bytes());
+        b.extend_from_slice(&(ENTRIES as u16).to_le_bytes());
+        for (tag, kind, count, value) in entries {
+            b.extend_from_slice(&tag.to_le_bytes());
+            b.extend_from_slice(&kind.to_le_bytes());
+            b.extend_from_slice(&count.to_le_bytes());
+            // A SHORT value sits in the first two bytes of the field, which little-endian
+            // order of the u32 gives.
+            b.extend_from_slice(&value.to_le_bytes());
+        }
+        b.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+        for _ in 0..2 {
+            b.extend_from_slice(&1u32.to_le_bytes());
+            b.extend_from_slice(&1u32.to_le_bytes());
+        }
+        b.extend_from_slice(SOFTWARE.as_bytes());
+        b.resize(data_offset, 0);
+        Ok(Header {
+            bytes: b,
+            data_offset,
+        })
+    }
+}
+
+/// An output slice being written: a preallocated, mapped file under its temporary name.
+/// Dropped without [`OutputTiff::finish`], it removes its temporary file.
+pub struct OutputTiff {
+    final_path: PathBuf,
+    tmp: TemporaryFile,
+    file: File,
+    map: MmapMut,
+    data_offset: usize,
+    width: usize,
+    height: usize,
+    depth: Depth,
+}
+
+impl OutputTiff {
+    pub fn create(final_path: PathBuf, width: usize, height: usize, depth: Depth) -> Result<Self> {
+        let header = Header::new(width, height, depth).map_err(|e| Error::write(&final_path, e))?;
+        let len = header.data_offset + width * height * depth.bytes();
+        let tmp_path = temporary_name(&final_path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp_path)
+            .map_err(|e| Error::write(&tmp_path, e))?;
+        let tmp = TemporaryFile {
+            path: tmp_path,
+            keep: false,
+        };
+        let err = |e: io::Error| Error::write(&final_path, e);
+        reserve(&file, len as u64).map_err(err)?;
+        // SAFETY: the file was just created by this process under a name no other program
+        // uses, and its length is `len`, reserved on disk above. Nothing else truncates it
+        // while it is mapped, so every access inside the map is backed by the file.
+        let mut map = unsafe { MmapOptions::new().len(len).map_mut(&file) }.map_err(err)?;
+        map[..header.data_offset].copy_from_slice(&header.bytes);
+        Ok(OutputTiff {
+            final_path,
+            tmp,
+            file,
+            map,
+            data_offset: header.data_offset,
+            width,
+            height,
+            depth,
+        })
+    }
+
+    /// The pixel rows, to be filled by the kernels.
+    pub fn pixels_mut<T: Sample>(&mut self) -> &mut [T] {
+        debug_assert_eq!(T::BITS, self.depth.bits());
+        let end = self.data_offset + self.width * self.height * self.depth.bytes();
+        // The map is page-aligned and the data offset a multiple of 16: never fails.
+        bytemuck::cast_slice_mut(&mut self.map[self.data_offset..end])
+    }
+
+    /// Gives the file its final name. With `durable`, data and name are on disk first, at
+    /// the cost of a disk flush per file; without it they are in the page cache, which
+    /// survives the process being killed (but not a power cut).
+    pub fn finish(self, durable: bool) -> Result<FinishedTiff> {
+        let OutputTiff {
+            final_path,
+            mut tmp,
+            file,
+            map,
+            data_offset,
+            width,
+            height,
+            ..
+        } = self;
+        let publish = || -> io::Result<()> {
+            if durable {
+                map.flush()?;
+                file.sync_all()?;
+            }
+            std::fs::rename(&tmp.path, &final_path)?;
+            if durable {
+                if let Some(dir) = final_path.parent() {
+                    File::open(dir)?.sync_all()?;
+                }
+            }
+            Ok(())
+        };
+        publish().map_err(|e| Error::write(&final_path, e))?;
+        tmp.keep = true;
+        Ok(FinishedTiff {
+            map,
+            data_offset,
+            width,
+            height,
+        })
+    }
+}
+
+/// Removes the file at its path when dropped, unless kept.
+struct TemporaryFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TemporaryFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A complete output slice under its final name, kept mapped while the next level needs it.
+pub struct FinishedTiff {
+    map: MmapMut,
+    data_offset: usize,
+    width: usize,
+    height: usize,
+}
+
+impl FinishedTiff {
+    pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
+        Plane::contiguous(&self.map, self.data_offset, self.width, self.height)
+    }
+}
+
+fn temporary_name(final_path: &Path) -> PathBuf {
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    final_path.with_file_name(format!(".{name}.partial"))
+}
+
+/// Allocates `len` bytes of disk for `file` (and sets its length), failing now if the disk
+/// is full. Falls back to a plain `set_len` where the filesystem cannot preallocate.
+fn reserve(file: &File, len: u64) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{fallocate, FallocateFlags};
+        match fallocate(file, FallocateFlags::empty(), 0, len) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    file.set_len(len)
+}
