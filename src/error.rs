@@ -20,7 +20,7 @@ pub enum Error {
         first: String,
     },
 
-    #[error("{}: no slice images (.tif, .tiff) found", dir.display())]
+    #[error("{}: no slice images (.tif, .tiff, .bmp, .png, .jpg, .jpeg) found", dir.display())]
     NoSlices { dir: PathBuf },
 
     #[error("{}: cannot read: {source}", path.display())]
@@ -50,6 +50,17 @@ impl Error {
         Error::Write {
             path: path.to_path_buf(),
             source,
+        }
+    }
+
+    /// The same error about page `page` of a multi-page file.
+    pub fn in_page(self, page: usize) -> Self {
+        match self {
+            Error::BadInput { path, reason } => Error::BadInput {
+                path,
+                reason: format!("page {page}: {reason}"),
+            },
+            other => other,
         }
     }
 

@@ -11,9 +11,11 @@
 //! # Ok::<(), ctpyramid::Error>(())
 //! ```
 
+pub mod decode;
 pub mod demo;
 pub mod discover;
 pub mod error;
+pub mod inspect;
 pub mod kernel;
 pub mod layout;
 pub mod output;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use ctpyramid::discover::{Pattern, Selection};
 use ctpyramid::{build, BuildOptions, Event, Summary};
 
 const EXIT_CODES: &str = "\
@@ -29,10 +30,26 @@ enum Command {
     /// Build the pyramid of a folder of slices into <DIR>/.thumbnail/<level>/<k>.tif
     #[command(after_help = EXIT_CODES)]
     Build {
-        /// Folder of slice images (uncompressed 8/16-bit grayscale TIFF)
+        /// Folder of slice images (TIFF, BMP, PNG, JPEG), or one multi-page TIFF
         dir: PathBuf,
         #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
         args: BuildArgs,
+    },
+    /// Describe a stack and how `build` would read it (format, size, zero-copy or decoded,
+    /// levels, problems) without writing anything. Exits 1 if `build` would refuse a slice.
+    Inspect {
+        /// Folder of slices, or a multi-page TIFF
+        path: PathBuf,
+        /// Print JSON (with every slice) instead of text
+        #[arg(long)]
+        json: bool,
+        /// As for build
+        #[arg(long, default_value_t = ctpyramid::DEFAULT_MIN_SIZE)]
+        min_size: usize,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Write a synthetic CT phantom stack to a folder and build its pyramid
     Demo {
@@ -48,6 +65,59 @@ enum Command {
         #[command(flatten)]
         args: BuildArgs,
     },
+}
+
+/// Which files of the folder are slices. By default a SkyScan `*_rec.log` in the folder
+/// selects its range; otherwise every image file is a slice.
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// Take slices named PREFIX + zero-padded index + .EXT, as CTHarvester's GUI does
+    /// (needs --ext, --first, --last and --index-length)
+    #[arg(long, requires_all = ["ext", "first", "last", "index_length"], help_heading = "Slice selection")]
+    prefix: Option<String>,
+    /// Extension of the slice files (tif also finds .tiff), with --prefix
+    #[arg(long, requires = "prefix", help_heading = "Slice selection")]
+    ext: Option<String>,
+    /// First slice index, with --prefix
+    #[arg(long, requires = "prefix", help_heading = "Slice selection")]
+    first: Option<u64>,
+    /// Last slice index (inclusive), with --prefix
+    #[arg(long, requires = "prefix", help_heading = "Slice selection")]
+    last: Option<u64>,
+    /// Digits of the zero-padded index, with --prefix
+    #[arg(long, requires = "prefix", help_heading = "Slice selection")]
+    index_length: Option<usize>,
+    /// Leave out indices whose file is missing (default: a missing slice is an error)
+    #[arg(long, help_heading = "Slice selection")]
+    skip_missing: bool,
+    /// Take every image file of the folder, even when a SkyScan *_rec.log selects a range
+    #[arg(long, conflicts_with = "prefix", help_heading = "Slice selection")]
+    all_images: bool,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        match (
+            &self.prefix,
+            &self.ext,
+            self.first,
+            self.last,
+            self.index_length,
+        ) {
+            (Some(prefix), Some(ext), Some(first), Some(last), Some(index_length)) => {
+                Selection::Pattern(Pattern {
+                    prefix: prefix.clone(),
+                    ext: ext.clone(),
+                    first,
+                    last,
+                    index_length,
+                    skip_missing: self.skip_missing,
+                })
+            }
+            _ if self.all_images => Selection::All,
+            _ => Selection::Auto,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -69,10 +139,43 @@ struct BuildArgs {
     quiet: bool,
 }
 
+/// Prints a line to stdout. A closed pipe (`ctpyramid inspect DIR | head`) is not an error
+/// worth a panic: output simply stops.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+macro_rules! say {
+    ($($arg:tt)*) => { say(&format!($($arg)*)) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build { dir, args } => run_build(dir, &args).map(|_| ()),
+        Command::Build { dir, select, args } => {
+            run_build(dir, select.selection(), &args).map(|_| ())
+        }
+        Command::Inspect {
+            path,
+            json,
+            min_size,
+            select,
+        } => match ctpyramid::inspect::inspect(&path, &select.selection(), min_size) {
+            Ok(report) => {
+                if json {
+                    say(&format!("{:#}", report.to_json()));
+                } else {
+                    say(report.to_text().trim_end());
+                }
+                return if report.problems.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                };
+            }
+            Err(e) => Err(e),
+        },
         Command::Demo {
             dir,
             slices,
@@ -89,7 +192,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_build(dir: PathBuf, args: &BuildArgs) -> ctpyramid::Result<Summary> {
+fn run_build(dir: PathBuf, selection: Selection, args: &BuildArgs) -> ctpyramid::Result<Summary> {
     if let Some(threads) = args.threads {
         // Only fails if a pool exists already, which then serves just as well.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -100,13 +203,21 @@ fn run_build(dir: PathBuf, args: &BuildArgs) -> ctpyramid::Result<Summary> {
         out: args.out.clone(),
         min_size: args.min_size,
         durable: args.sync,
+        selection,
         ..BuildOptions::new(dir)
     };
     let show = !args.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     let mut on_event = |event: Event| match event {
-        Event::Planned { plan, out_root } => {
+        Event::Planned {
+            plan,
+            out_root,
+            selection,
+        } => {
             if !args.quiet {
+                if let Some(note) = selection {
+                    eprintln!("{note}");
+                }
                 eprintln!(
                     "{} slices of {}x{} {} -> {} level(s) in {}",
                     plan.slices,
@@ -150,7 +261,7 @@ fn print_summary(s: &Summary) {
         .iter()
         .map(|l| format!("{}: {}x{} x {}", l.level, l.width, l.height, l.slices))
         .collect();
-    println!(
+    say!(
         "built {} level(s) [{}] from {} slices: {:.2} GB read in {:.2} s ({:.2} GB/s), \
          {} files written to {} ({} of {} slices zero-copy)",
         s.plan.levels.len(),
@@ -185,20 +296,20 @@ fn run_demo(
     let start = Instant::now();
     let bytes = ctpyramid::demo::write_phantom(&dir, slices, size)?;
     if !args.quiet {
-        println!(
+        say!(
             "wrote a phantom stack of {slices} slices of {size}x{size} 16-bit ({:.2} GB) to {} in {:.2} s",
             bytes as f64 / 1e9,
             dir.display(),
             start.elapsed().as_secs_f64()
         );
     }
-    let summary = run_build(dir, args)?;
+    let summary = run_build(dir, Selection::All, args)?;
     if !args.quiet {
-        if let Some(level) = summary.plan.levels.last() {
-            println!(
-                "open e.g. {}",
-                ctpyramid::pyramid::slice_path(&summary.out_root, level.level, 0).display()
-            );
+        if _cleanup.is_some() {
+            say!("the phantom stack and its pyramid are removed now; --dir DIR keeps them");
+        } else if let Some(level) = summary.plan.levels.last() {
+            let path = ctpyramid::pyramid::slice_path(&summary.out_root, level.level, 0);
+            say!("open e.g. {}", path.display());
         }
     }
     Ok(())

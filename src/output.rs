@@ -14,7 +14,7 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
-use crate::layout::Depth;
+use crate::layout::{Depth, Encoding, SliceLayout};
 use crate::plane::Plane;
 
 /// The header ctpyramid writes: classic little-endian TIFF, one IFD, one strip.
@@ -160,7 +160,7 @@ impl OutputTiff {
             data_offset,
             width,
             height,
-            ..
+            depth,
         } = self;
         let publish = || -> io::Result<()> {
             if durable {
@@ -177,12 +177,9 @@ impl OutputTiff {
         };
         publish().map_err(|e| Error::write(&final_path, e))?;
         tmp.keep = true;
-        Ok(FinishedTiff {
-            map,
-            data_offset,
-            width,
-            height,
-        })
+        let mut layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
+        layout.strip_offsets = vec![data_offset];
+        Ok(FinishedTiff { map, layout })
     }
 }
 
@@ -203,14 +200,12 @@ impl Drop for TemporaryFile {
 /// A complete output slice under its final name, kept mapped while the next level needs it.
 pub struct FinishedTiff {
     map: MmapMut,
-    data_offset: usize,
-    width: usize,
-    height: usize,
+    layout: SliceLayout,
 }
 
 impl FinishedTiff {
     pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
-        Plane::contiguous(&self.map, self.data_offset, self.width, self.height)
+        Plane::new(&self.map, &self.layout)
     }
 }
 

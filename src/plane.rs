@@ -1,118 +1,119 @@
 //! Row `y` of a slice, wherever its bytes are: the one place that answers that question.
 //!
-//! Rows are handed out as `&[T]` pointing straight into the slice's bytes (a read-only map of
-//! an input file, or the map of an output file for the next level) whenever the bytes are in the
-//! machine's byte order and aligned for `T`. Otherwise (big-endian files, strips at odd offsets
-//! as ImageJ writes them) only the row asked for is converted, into a caller's scratch row.
+//! Rows are handed out as `&[T]` pointing straight into the slice's bytes (the read-only map
+//! of an input file, a decoded buffer, or the map of an output file for the next level)
+//! whenever they hold one gray sample a pixel in the machine's byte order, aligned for `T`.
+//! Otherwise (big-endian files, strips at odd offsets as ImageJ writes them, palettes, color)
+//! only the row asked for is converted, into a caller's scratch row.
 
 use std::marker::PhantomData;
 
 use crate::kernel::Sample;
-use crate::layout::SliceLayout;
+use crate::layout::{Encoding, SliceLayout};
 
-#[derive(Clone, Copy)]
-enum Rows<'a> {
-    /// Row `y` starts at `base + y * row_bytes`: our own output files.
-    Contiguous { base: usize },
-    /// Rows grouped in strips that may sit anywhere in the file.
-    Strips(&'a SliceLayout),
-}
-
-/// A read-only view of one slice's pixels of type `T`.
+/// A read-only view of one slice's pixels as `T` (the slice's depth).
 #[derive(Clone, Copy)]
 pub struct Plane<'a, T> {
     bytes: &'a [u8],
-    rows: Rows<'a>,
-    width: usize,
-    height: usize,
-    big_endian: bool,
-    /// The bytes are in the machine's byte order (always so for 8-bit samples).
-    native: bool,
+    layout: &'a SliceLayout,
+    /// Rows are native gray samples: borrowed in place where aligned.
+    native_gray: bool,
     _sample: PhantomData<T>,
 }
 
 impl<'a, T: Sample> Plane<'a, T> {
-    /// A slice file's pixels as its header describes them. `layout` was checked against
-    /// `bytes` by [`SliceLayout::parse`], so every row is in bounds.
-    pub fn from_layout(bytes: &'a [u8], layout: &'a SliceLayout) -> Self {
-        debug_assert_eq!(usize::from(T::BITS), layout.depth.bits() as usize);
+    /// `layout` was checked against `bytes` ([`SliceLayout::check`]): every row is in bounds.
+    pub fn new(bytes: &'a [u8], layout: &'a SliceLayout) -> Self {
+        debug_assert_eq!(T::BITS, layout.depth.bits());
+        let native_gray = match layout.encoding {
+            Encoding::Gray {
+                big_endian,
+                samples: 1,
+            } => T::BITS == 8 || big_endian == cfg!(target_endian = "big"),
+            _ => false,
+        };
         Plane {
             bytes,
-            rows: Rows::Strips(layout),
-            width: layout.width,
-            height: layout.height,
-            big_endian: layout.big_endian,
-            native: T::BITS == 8 || layout.big_endian == cfg!(target_endian = "big"),
-            _sample: PhantomData,
-        }
-    }
-
-    /// Pixels stored row after row from `base`, in the machine's byte order.
-    /// `bytes` must hold `height` rows of `width` samples from `base`.
-    pub fn contiguous(bytes: &'a [u8], base: usize, width: usize, height: usize) -> Self {
-        debug_assert!(base + width * height * std::mem::size_of::<T>() <= bytes.len());
-        Plane {
-            bytes,
-            rows: Rows::Contiguous { base },
-            width,
-            height,
-            big_endian: cfg!(target_endian = "big"),
-            native: true,
+            layout,
+            native_gray,
             _sample: PhantomData,
         }
     }
 
     pub fn width(&self) -> usize {
-        self.width
+        self.layout.width
     }
 
     pub fn height(&self) -> usize {
-        self.height
+        self.layout.height
     }
 
-    fn row_bytes(&self, y: usize) -> &'a [u8] {
-        let len = self.width * std::mem::size_of::<T>();
-        let start = match self.rows {
-            Rows::Contiguous { base } => base + y * len,
-            Rows::Strips(layout) => layout.row_offset(y),
-        };
-        &self.bytes[start..start + len]
-    }
-
-    /// Row `y` (`y < height`): borrowed from the bytes when possible, else decoded into
+    /// Row `y` (`y < height`): borrowed from the bytes when possible, else converted into
     /// `scratch`, which is reused from call to call so no row allocates after the first.
     #[inline]
     pub fn row<'s>(&self, y: usize, scratch: &'s mut Vec<T>) -> &'s [T]
     where
         'a: 's,
     {
-        let bytes = self.row_bytes(y);
-        if self.native {
+        let start = self.layout.row_offset(y);
+        let bytes = &self.bytes[start..start + self.layout.row_bytes()];
+        if self.native_gray {
             if let Ok(row) = bytemuck::try_cast_slice(bytes) {
                 return row;
             }
         }
-        let big_endian = self.big_endian;
+        let size = std::mem::size_of::<T>();
         scratch.clear();
-        scratch.extend(
-            bytes
-                .chunks_exact(std::mem::size_of::<T>())
-                .map(|b| T::from_bytes(b, big_endian)),
-        );
+        match &self.layout.encoding {
+            &Encoding::Gray {
+                big_endian,
+                samples,
+            } => scratch.extend(
+                bytes
+                    .chunks_exact(samples * size)
+                    .map(|px| T::from_bytes(px, big_endian)),
+            ),
+            &Encoding::Rgb {
+                big_endian,
+                samples,
+                bgr,
+            } => scratch.extend(bytes.chunks_exact(samples * size).map(|px| {
+                let c = |i: usize| T::from_bytes(&px[i * size..], big_endian).widen();
+                let (r, g, b) = if bgr {
+                    (c(2), c(1), c(0))
+                } else {
+                    (c(0), c(1), c(2))
+                };
+                // The `image` crate's luma weights and truncation, as CTHarvester converts.
+                T::narrow((2126 * r + 7152 * g + 722 * b) / 10000)
+            })),
+            Encoding::Palette(table) => scratch.extend(
+                bytes
+                    .iter()
+                    .map(|&i| T::narrow(u32::from(table[usize::from(i)]))),
+            ),
+        }
         scratch
     }
 
-    /// Whether [`Plane::row`] borrows every row without converting: the zero-copy path.
-    pub fn is_zero_copy(&self) -> bool {
-        self.native
-            && match self.rows {
-                Rows::Contiguous { base } => self.aligned(base),
-                Rows::Strips(layout) => layout.strip_offsets.iter().all(|&o| self.aligned(o)),
+    /// Why rows are converted rather than borrowed; `None` on the zero-copy path.
+    pub fn conversion(&self) -> Option<&'static str> {
+        match &self.layout.encoding {
+            _ if self.native_gray => {
+                let align = std::mem::align_of::<T>();
+                let base = self.bytes.as_ptr() as usize;
+                let aligned = self
+                    .layout
+                    .strip_offsets
+                    .iter()
+                    .all(|&o| (base + o) % align == 0);
+                (!aligned).then_some("strips at odd offsets: rows copied")
             }
-    }
-
-    fn aligned(&self, offset: usize) -> bool {
-        (self.bytes.as_ptr() as usize + offset) % std::mem::align_of::<T>() == 0
+            Encoding::Gray { samples: 1, .. } => Some("big-endian: rows byte-swapped"),
+            Encoding::Gray { .. } => Some("gray with alpha: gray samples gathered"),
+            Encoding::Rgb { .. } => Some("color: rows converted to gray"),
+            Encoding::Palette(_) => Some("palette: rows looked up"),
+        }
     }
 }
 
@@ -121,12 +122,12 @@ mod tests {
     use super::*;
     use crate::layout::Depth;
 
-    fn layout(offset: usize, big_endian: bool) -> SliceLayout {
+    fn layout(offset: usize, encoding: Encoding) -> SliceLayout {
         SliceLayout {
             width: 2,
             height: 2,
             depth: Depth::U16,
-            big_endian,
+            encoding,
             rows_per_strip: 1,
             strip_offsets: vec![offset, offset + 4],
         }
@@ -135,11 +136,17 @@ mod tests {
     #[test]
     fn big_endian_rows_are_swapped() {
         let bytes = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08];
-        let l = layout(0, true);
-        let plane = Plane::<u16>::from_layout(&bytes, &l);
+        let l = layout(
+            0,
+            Encoding::Gray {
+                big_endian: true,
+                samples: 1,
+            },
+        );
+        let plane = Plane::<u16>::new(&bytes, &l);
         let mut scratch = Vec::new();
         assert_eq!(plane.row(1, &mut scratch), [0x0506, 0x0708]);
-        assert!(!plane.is_zero_copy());
+        assert!(plane.conversion().is_some());
     }
 
     #[test]
@@ -148,11 +155,40 @@ mod tests {
         let mut backing = [0u16; 5];
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut backing);
         bytes[1..9].copy_from_slice(&[0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]);
-        let l = layout(1, false);
-        let plane = Plane::<u16>::from_layout(bytes, &l);
-        assert!(!plane.is_zero_copy());
+        let l = layout(
+            1,
+            Encoding::Gray {
+                big_endian: false,
+                samples: 1,
+            },
+        );
+        let plane = Plane::<u16>::new(bytes, &l);
         let mut scratch = Vec::new();
         assert_eq!(plane.row(0, &mut scratch), [0x0201, 0x0403]);
         assert_eq!(plane.row(1, &mut scratch), [0x0605, 0x0807]);
+        assert!(plane.conversion().is_some());
+    }
+
+    #[test]
+    fn color_uses_image_crate_luma() {
+        // One BGR pixel per row, padded to 4 bytes as BMP rows are.
+        let bytes = [10u8, 20, 30, 0, 255, 255, 255, 0];
+        let l = SliceLayout {
+            width: 1,
+            height: 2,
+            depth: Depth::U8,
+            encoding: Encoding::Rgb {
+                big_endian: false,
+                samples: 3,
+                bgr: true,
+            },
+            rows_per_strip: 1,
+            strip_offsets: vec![0, 4],
+        };
+        let plane = Plane::<u8>::new(&bytes, &l);
+        let mut scratch = Vec::new();
+        // (2126*30 + 7152*20 + 722*10) / 10000 = 21.4 -> 21
+        assert_eq!(plane.row(0, &mut scratch), [21]);
+        assert_eq!(plane.row(1, &mut scratch), [255]);
     }
 }

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::discover::list_slices;
+use crate::discover::{select, Selection};
 use crate::error::{Error, Result};
 use crate::kernel::{halve_row, reduce_pair_row, Sample};
 use crate::layout::{Depth, SliceLayout};
 use crate::output::{FinishedTiff, OutputTiff};
 use crate::plane::Plane;
-use crate::slice::SliceFile;
+use crate::slice::{ReadPath, SliceFile, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -85,6 +85,8 @@ pub struct BuildOptions {
     pub min_size: usize,
     /// Flush every output file to disk before giving it its final name.
     pub durable: bool,
+    /// Which files of the folder are slices.
+    pub selection: Selection,
 }
 
 impl BuildOptions {
@@ -94,13 +96,24 @@ impl BuildOptions {
             out: None,
             min_size: DEFAULT_MIN_SIZE,
             durable: false,
+            selection: Selection::Auto,
         }
     }
 
+    /// `<input>/.thumbnail` for a folder, as CTHarvester expects; `<stem>.thumbnail` beside a
+    /// multi-page file.
     pub fn out_root(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| self.input.join(".thumbnail"))
+        if let Some(out) = &self.out {
+            return out.clone();
+        }
+        match (self.input.is_file(), self.input.file_stem()) {
+            (true, Some(stem)) => {
+                let mut name = stem.to_os_string();
+                name.push(".thumbnail");
+                self.input.with_file_name(name)
+            }
+            _ => self.input.join(".thumbnail"),
+        }
     }
 }
 
@@ -108,7 +121,12 @@ impl BuildOptions {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// The stack was listed and its first slice read: this is what will be built.
-    Planned { plan: &'a Plan, out_root: &'a Path },
+    Planned {
+        plan: &'a Plan,
+        out_root: &'a Path,
+        /// How the slices were chosen, when not every image of the folder (a SkyScan log).
+        selection: Option<&'a str>,
+    },
     /// Input slice `index` (from 0) was read and reduced into level 1.
     SliceRead { index: usize, bytes: u64 },
     /// An output file is complete under its final name.
@@ -124,10 +142,14 @@ pub enum Event<'a> {
 pub struct Summary {
     pub plan: Plan,
     pub out_root: PathBuf,
+    /// How the slices were chosen, when not every image of the folder.
+    pub selection: Option<String>,
     /// Bytes of input files read.
     pub bytes_read: u64,
     /// Input slices read through a memory map with every row borrowed in place.
     pub zero_copy_slices: usize,
+    /// Input slices that had to be decoded (compressed TIFF, PNG, JPEG...).
+    pub decoded_slices: usize,
     pub files_written: usize,
     pub elapsed: Duration,
 }
@@ -138,13 +160,22 @@ pub struct Summary {
 /// output file is complete under its final name before the next is started.
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
-    let paths = list_slices(&options.input)?;
-    let first = SliceFile::open(&paths[0])?;
+    let listing = select(&options.input, &options.selection)?;
+    let stack = Stack::new(listing.paths)?;
+    let mut reader = stack.reader();
+    let first = match reader.next() {
+        Some(first) => first?,
+        None => {
+            return Err(Error::NoSlices {
+                dir: options.input.clone(),
+            })
+        }
+    };
     let plan = Plan::new(
         first.layout().width,
         first.layout().height,
         first.layout().depth,
-        paths.len(),
+        stack.len(),
         options.min_size,
     );
     let out_root = options.out_root();
@@ -152,6 +183,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     on_event(Event::Planned {
         plan: &plan,
         out_root: &out_root,
+        selection: listing.note.as_deref(),
     });
 
     let mut cascade = Cascade {
@@ -164,21 +196,27 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     };
     let mut bytes_read = 0;
     let mut zero_copy_slices = 0;
+    let mut decoded_slices = 0;
     let first_layout = first.layout().clone();
+    let first_name = first.name();
     let mut next = Some(first);
-    for index in 0..paths.len() {
+    for index in 0..stack.len() {
         let Some(current) = next.take() else { break };
-        // Open the next file now, so its pages are read in while this one is reduced;
-        // files are still opened strictly in slice order.
-        if let Some(path) = paths.get(index + 1) {
-            let slice = SliceFile::open(path)?;
-            check_same(&slice, &first_layout, &paths[0])?;
+        // Open the next slice now, so its pages are read in while this one is reduced;
+        // slices are still opened strictly in order.
+        if let Some(slice) = reader.next() {
+            let slice = slice?;
+            check_same(&slice, &first_layout, &first_name)?;
             slice.prefetch();
             next = Some(slice);
         }
         let bytes = current.layout().pixel_bytes() as u64;
         bytes_read += bytes;
-        zero_copy_slices += usize::from(current.is_mapped() && zero_copy(&current));
+        match current.read_path() {
+            ReadPath::ZeroCopy => zero_copy_slices += 1,
+            ReadPath::Decoded(_) => decoded_slices += 1,
+            ReadPath::Converted(_) => {}
+        }
         cascade.push(0, Source::Input(current))?;
         (cascade.on_event)(Event::SliceRead { index, bytes });
     }
@@ -188,26 +226,21 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         files_written: cascade.written.iter().sum(),
         plan: plan.clone(),
         out_root,
+        selection: listing.note,
         bytes_read,
         zero_copy_slices,
+        decoded_slices,
         elapsed: start.elapsed(),
     })
 }
 
-fn zero_copy(slice: &SliceFile) -> bool {
-    match slice.layout().depth {
-        Depth::U8 => slice.plane::<u8>().is_zero_copy(),
-        Depth::U16 => slice.plane::<u16>().is_zero_copy(),
-    }
-}
-
-fn check_same(slice: &SliceFile, first: &SliceLayout, first_path: &Path) -> Result<()> {
+fn check_same(slice: &SliceFile, first: &SliceLayout, first_name: &str) -> Result<()> {
     let layout = slice.layout();
     if (layout.width, layout.height, layout.depth) != (first.width, first.height, first.depth) {
         return Err(Error::Mismatch {
-            path: slice.path().to_path_buf(),
+            path: PathBuf::from(slice.name()),
             reason: format!("slice is {}", layout.describe()),
-            first_path: first_path.to_path_buf(),
+            first_path: PathBuf::from(first_name),
             first: first.describe(),
         });
     }

@@ -1,89 +1,65 @@
-//! One input slice file, mapped read-only for as long as the pyramid needs it.
+//! Input slices, opened one after another in slice order, each mapped read-only.
+//!
+//! [`FileBytes`] owns the decision to map a file (and the fallback to reading it when the OS
+//! will not map it), [`SliceFile`] is one slice ready to be read row by row, and [`Stack`]
+//! lists the slices of a build: one file each, or the pages of one multi-page TIFF.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use memmap2::{Advice, Mmap, MmapOptions};
 
+use crate::decode::{bmp, raster, tiff as tiff_read, Buffer, Format};
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
-use crate::layout::SliceLayout;
+use crate::layout::{Depth, SliceLayout};
 use crate::plane::Plane;
 
-/// The bytes of a slice file. A map when the OS gives one; the file read into memory when
-/// it does not (an empty file, a filesystem without mmap), so every file can still be read.
-enum Bytes {
+/// The bytes of a file: a read-only map when the OS gives one, the file read into memory
+/// when it does not (an empty file, a filesystem without mmap).
+pub enum FileBytes {
     Mapped(Mmap),
     Read(Vec<u8>),
 }
 
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Read(v) => v,
-        }
-    }
-}
-
-/// An input slice: its file's bytes and where its pixels are in them.
-pub struct SliceFile {
-    path: PathBuf,
-    bytes: Bytes,
-    layout: SliceLayout,
-}
-
-impl SliceFile {
-    /// Opens `path` read-only, maps it and reads its header. No pixel is touched.
-    pub fn open(path: &Path) -> Result<SliceFile> {
+impl FileBytes {
+    pub fn open(path: &Path) -> Result<FileBytes> {
         let file = File::open(path).map_err(|e| Error::read(path, e))?;
         let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
         let len = usize::try_from(len)
             .map_err(|_| Error::bad_input(path, "file is larger than the address space"))?;
-        let bytes = map(&file, len).map_or_else(
-            || {
-                let mut buf = Vec::with_capacity(len);
-                (&file)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::read(path, e))?;
-                Ok::<_, Error>(Bytes::Read(buf))
-            },
-            |m| Ok(Bytes::Mapped(m)),
-        )?;
-        let layout = SliceLayout::parse(path, &bytes)?;
-        Ok(SliceFile {
-            path: path.to_path_buf(),
-            bytes,
-            layout,
-        })
+        if let Some(map) = map(&file, len) {
+            return Ok(FileBytes::Mapped(map));
+        }
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(len)
+            .map_err(|_| Error::bad_input(path, "cannot allocate memory to read the file"))?;
+        (&file)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::read(path, e))?;
+        Ok(FileBytes::Read(buf))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn layout(&self) -> &SliceLayout {
-        &self.layout
-    }
-
-    pub fn is_mapped(&self) -> bool {
-        matches!(self.bytes, Bytes::Mapped(_))
-    }
-
-    /// Asks the kernel to start reading the pixels now, so that they are in memory by the
-    /// time the kernels reach them: disk reads overlap with reducing the previous pair.
-    pub fn prefetch(&self) {
-        if let Bytes::Mapped(m) = &self.bytes {
+    /// Asks the kernel to start reading `len` bytes from `offset` now, so they are in memory
+    /// by the time the kernels reach them: disk reads overlap with reducing the previous pair.
+    pub fn prefetch(&self, offset: usize, len: usize) {
+        if let FileBytes::Mapped(m) = self {
+            let len = len.min(m.len().saturating_sub(offset));
             // Advice only: a kernel that ignores it costs speed, never correctness.
-            let _ = m.advise(Advice::WillNeed);
+            let _ = m.advise_range(Advice::WillNeed, offset, len);
         }
     }
+}
 
-    /// The pixels as `T`; the caller matched `T` to `layout().depth`.
-    pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
-        Plane::from_layout(&self.bytes, &self.layout)
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Read(v) => v,
+        }
     }
 }
 
@@ -99,4 +75,337 @@ fn map(file: &File, len: usize) -> Option<Mmap> {
     // The kernels walk each file front to back, once.
     let _ = map.advise(Advice::Sequential);
     Some(map)
+}
+
+/// Shares a file's bytes between the pages of a multi-page TIFF and the decoder walking them.
+#[derive(Clone)]
+struct Shared(Arc<FileBytes>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Decoded buffers handed back when their slice is dropped, so a build allocates a few
+/// buffers in all rather than one per slice.
+#[derive(Clone, Default)]
+struct BufferPool(Arc<Mutex<Vec<Buffer>>>);
+
+impl BufferPool {
+    fn take(&self) -> Buffer {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default()
+    }
+
+    fn give(&self, buffer: Buffer) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(buffer);
+        }
+    }
+}
+
+enum Pixels {
+    File(Arc<FileBytes>),
+    Decoded(Buffer, BufferPool),
+    /// Not decoded: the slice was only probed (`inspect`).
+    Probed,
+}
+
+impl Drop for Pixels {
+    fn drop(&mut self) {
+        if let Pixels::Decoded(buffer, pool) = self {
+            pool.give(std::mem::take(buffer));
+        }
+    }
+}
+
+/// How a slice's pixels are read, for `inspect` and the build summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadPath {
+    /// Rows borrowed straight from the memory map.
+    ZeroCopy,
+    /// From the file's bytes (a map, or a read where mapping failed), each row converted.
+    Converted(&'static str),
+    /// Decoded into a buffer, for the reason given.
+    Decoded(String),
+}
+
+impl std::fmt::Display for ReadPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadPath::ZeroCopy => write!(f, "mapped, zero-copy"),
+            ReadPath::Converted(why) => write!(f, "mapped, {why}"),
+            ReadPath::Decoded(why) => write!(f, "decoded ({why})"),
+        }
+    }
+}
+
+/// One input slice: where its pixels are and how to read them.
+pub struct SliceFile {
+    path: PathBuf,
+    page: Option<usize>,
+    format: Format,
+    pixels: Pixels,
+    layout: SliceLayout,
+    decoded: Option<String>,
+}
+
+impl SliceFile {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The page of a multi-page TIFF this slice is, from 0.
+    pub fn page(&self) -> Option<usize> {
+        self.page
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn layout(&self) -> &SliceLayout {
+        &self.layout
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.pixels {
+            Pixels::File(f) => f,
+            Pixels::Decoded(b, _) => b.bytes(),
+            Pixels::Probed => &[],
+        }
+    }
+
+    pub fn read_path(&self) -> ReadPath {
+        if let Some(why) = &self.decoded {
+            return ReadPath::Decoded(why.clone());
+        }
+        let conversion = match self.layout.depth {
+            Depth::U8 => self.plane::<u8>().conversion(),
+            Depth::U16 => self.plane::<u16>().conversion(),
+        };
+        match (conversion, &self.pixels) {
+            (None, Pixels::File(f)) if matches!(**f, FileBytes::Mapped(_)) => ReadPath::ZeroCopy,
+            (None, _) => ReadPath::Converted("file read into memory (could not be mapped)"),
+            (Some(why), _) => ReadPath::Converted(why),
+        }
+    }
+
+    /// Starts reading this slice's pixels in the background (see [`FileBytes::prefetch`]).
+    pub fn prefetch(&self) {
+        if let Pixels::File(f) = &self.pixels {
+            let first = self.layout.strip_offsets.iter().min().copied().unwrap_or(0);
+            let last = self.layout.strip_offsets.iter().max().copied().unwrap_or(0);
+            let strip = self.layout.rows_per_strip * self.layout.row_bytes();
+            f.prefetch(first, last - first + strip);
+        }
+    }
+
+    /// The pixels as `T`; the caller matched `T` to `layout().depth`.
+    pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
+        Plane::new(self.bytes(), &self.layout)
+    }
+
+    /// "path" or "path, page N", for messages.
+    pub fn name(&self) -> String {
+        match self.page {
+            Some(p) => format!("{}, page {p}", self.path.display()),
+            None => self.path.display().to_string(),
+        }
+    }
+}
+
+/// The slices of a build, in order.
+#[derive(Clone, Debug)]
+pub enum Stack {
+    /// One slice a file (the first image of each).
+    Files(Vec<PathBuf>),
+    /// Each page of one multi-page TIFF is a slice (ImageJ and tifffile stacks).
+    Pages { path: PathBuf, pages: usize },
+}
+
+impl Stack {
+    /// Files as listed; a single TIFF file with several pages becomes the stack of its pages.
+    pub fn new(paths: Vec<PathBuf>) -> Result<Stack> {
+        if let [path] = paths.as_slice() {
+            let bytes = FileBytes::open(path)?;
+            if Format::sniff(&bytes) == Some(Format::Tiff) {
+                let mut dec = tiff_read::open(path, &bytes[..])?;
+                let mut pages = 1;
+                while dec.more_images() {
+                    dec.next_image()
+                        .map_err(|e| Error::bad_input(path, format!("page {pages}: {e}")))?;
+                    pages += 1;
+                }
+                if pages > 1 {
+                    return Ok(Stack::Pages {
+                        path: path.clone(),
+                        pages,
+                    });
+                }
+            }
+        }
+        Ok(Stack::Files(paths))
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Stack::Files(f) => f.len(),
+            Stack::Pages { pages, .. } => *pages,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name of slice `index` for messages.
+    pub fn name(&self, index: usize) -> String {
+        match self {
+            Stack::Files(f) => f
+                .get(index)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            Stack::Pages { path, .. } => format!("{}, page {index}", path.display()),
+        }
+    }
+
+    /// Opens the slices one after another, in order, decoding those that need it.
+    pub fn reader(&self) -> SliceReader<'_> {
+        SliceReader {
+            stack: self,
+            next: 0,
+            pages: None,
+            pool: Some(BufferPool::default()),
+        }
+    }
+
+    /// Reads the headers of the slices one after another, decoding no pixel: the slices it
+    /// gives answer everything but [`SliceFile::plane`].
+    pub fn prober(&self) -> SliceReader<'_> {
+        SliceReader {
+            pool: None,
+            ..self.reader()
+        }
+    }
+}
+
+/// Opens the slices of a [`Stack`] in order.
+pub struct SliceReader<'s> {
+    stack: &'s Stack,
+    next: usize,
+    pages: Option<(Shared, ::tiff::decoder::Decoder<Cursor<Shared>>)>,
+    /// Where decoded buffers come from; `None` to only probe headers.
+    pool: Option<BufferPool>,
+}
+
+impl Iterator for SliceReader<'_> {
+    type Item = Result<SliceFile>;
+
+    fn next(&mut self) -> Option<Result<SliceFile>> {
+        let index = self.next;
+        if index >= self.stack.len() {
+            return None;
+        }
+        self.next += 1;
+        Some(match self.stack {
+            Stack::Files(paths) => open_file(&paths[index], self.pool.as_ref()),
+            Stack::Pages { path, .. } => self.open_page(path, index),
+        })
+    }
+}
+
+impl SliceReader<'_> {
+    fn open_page(&mut self, path: &Path, index: usize) -> Result<SliceFile> {
+        let in_page = |e: Error| e.in_page(index);
+        if self.pages.is_none() {
+            let bytes = Shared(Arc::new(FileBytes::open(path)?));
+            let dec = tiff_read::open(path, bytes.clone())?;
+            self.pages = Some((bytes, dec));
+        } else if let Some((_, dec)) = &mut self.pages {
+            dec.next_image()
+                .map_err(|e| Error::bad_input(path, format!("page {index}: {e}")))?;
+        }
+        let Some((bytes, dec)) = &mut self.pages else {
+            return Err(Error::bad_input(path, "no pages"));
+        };
+        let file = bytes.0.clone();
+        from_tiff(path, Some(index), file, dec, self.pool.as_ref()).map_err(in_page)
+    }
+}
+
+/// Decodes into a buffer of `pool` with `decode`, or only probes the layout without a pool.
+fn decoded(
+    pool: Option<&BufferPool>,
+    decode: impl FnOnce(Option<&mut Buffer>) -> Result<SliceLayout>,
+) -> Result<(SliceLayout, Pixels)> {
+    let Some(pool) = pool else {
+        return Ok((decode(None)?, Pixels::Probed));
+    };
+    let mut buffer = pool.take();
+    let layout = decode(Some(&mut buffer));
+    // The buffer goes back to the pool whether or not decoding worked.
+    let pixels = Pixels::Decoded(buffer, pool.clone());
+    Ok((layout?, pixels))
+}
+
+fn open_file(path: &Path, pool: Option<&BufferPool>) -> Result<SliceFile> {
+    let file = Arc::new(FileBytes::open(path)?);
+    let format = Format::sniff(&file).ok_or_else(|| {
+        Error::bad_input(
+            path,
+            "not a TIFF, BMP, PNG or JPEG file (unknown signature)",
+        )
+    })?;
+    let slice = |(layout, pixels), decoded: Option<&str>| SliceFile {
+        path: path.to_path_buf(),
+        page: None,
+        format,
+        layout,
+        pixels,
+        decoded: decoded.map(str::to_string),
+    };
+    match format {
+        Format::Tiff => {
+            let mut dec = tiff_read::open(path, Shared(file.clone()))?;
+            from_tiff(path, None, file, &mut dec, pool)
+        }
+        Format::Bmp => Ok(slice((bmp::layout(path, &file)?, Pixels::File(file)), None)),
+        Format::Png => {
+            let read = decoded(pool, |b| raster::decode_png(path, &file, b))?;
+            Ok(slice(read, Some("PNG")))
+        }
+        Format::Jpeg => {
+            let read = decoded(pool, |b| raster::decode_jpeg(path, &file, b))?;
+            Ok(slice(read, Some("JPEG")))
+        }
+    }
+}
+
+fn from_tiff(
+    path: &Path,
+    page: Option<usize>,
+    file: Arc<FileBytes>,
+    dec: &mut ::tiff::decoder::Decoder<Cursor<Shared>>,
+    pool: Option<&BufferPool>,
+) -> Result<SliceFile> {
+    let slice = |(layout, pixels), decoded| SliceFile {
+        path: path.to_path_buf(),
+        page,
+        format: Format::Tiff,
+        layout,
+        pixels,
+        decoded,
+    };
+    match tiff_read::classify(path, dec, file.len())? {
+        tiff_read::TiffRead::Mapped(layout) => Ok(slice((layout, Pixels::File(file)), None)),
+        tiff_read::TiffRead::Decode { reason } => {
+            let read = decoded(pool, |b| tiff_read::decode(path, dec, b))?;
+            Ok(slice(read, Some(reason)))
+        }
+    }
 }

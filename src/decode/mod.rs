@@ -1,0 +1,72 @@
+//! Reading slice formats: what a file is, and how its pixels are reached.
+//!
+//! TIFF and BMP headers are parsed into a [`SliceLayout`](crate::layout::SliceLayout) over the
+//! file's own bytes whenever the pixels are stored uncompressed; everything else is decoded
+//! into a [`Buffer`] that is reused from slice to slice.
+
+pub mod bmp;
+pub mod raster;
+pub mod tiff;
+
+/// A decoded slice larger than this is refused rather than allocated: a damaged or hostile
+/// header can claim any size, and no CT slice comes near it (a 32768x32768 16-bit slice is 2 GiB).
+pub const MAX_DECODED_BYTES: usize = 4 << 30;
+
+/// File formats, recognized by their first bytes rather than by their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Tiff,
+    Bmp,
+    Png,
+    Jpeg,
+}
+
+impl Format {
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        match bytes {
+            [b'I', b'I', 42 | 43, 0, ..] | [b'M', b'M', 0, 42 | 43, ..] => Some(Format::Tiff),
+            [b'B', b'M', ..] => Some(Format::Bmp),
+            [0x89, b'P', b'N', b'G', ..] => Some(Format::Png),
+            [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tiff => "TIFF",
+            Format::Bmp => "BMP",
+            Format::Png => "PNG",
+            Format::Jpeg => "JPEG",
+        }
+    }
+}
+
+/// A byte buffer for decoded pixels, aligned for `u16` so rows can be borrowed from it.
+#[derive(Default)]
+pub struct Buffer(Vec<u16>);
+
+impl Buffer {
+    /// The first `len` bytes, growing the buffer if needed; never shrinks, so a buffer reused
+    /// for slices of one size allocates once.
+    pub fn bytes_mut(&mut self, len: usize) -> Result<&mut [u8], String> {
+        if len > MAX_DECODED_BYTES {
+            return Err(format!(
+                "decoded image of {len} bytes exceeds the {} GiB limit",
+                MAX_DECODED_BYTES >> 30
+            ));
+        }
+        let words = len.div_ceil(2);
+        if self.0.len() < words {
+            self.0
+                .try_reserve_exact(words - self.0.len())
+                .map_err(|_| format!("cannot allocate {len} bytes for the decoded image"))?;
+            self.0.resize(words, 0);
+        }
+        Ok(&mut bytemuck::cast_slice_mut(&mut self.0)[..len])
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(&self.0)
+    }
+}

@@ -1,0 +1,254 @@
+//! TIFF: where the strips are, or else a full decode by the `tiff` crate.
+//!
+//! The tags are read by the `tiff` crate's decoder over a cursor on the file's bytes (the map):
+//! it parses an IFD and decodes no pixel. Uncompressed strips are then read in place; anything
+//! else the crate can decode (LZW, Deflate, PackBits, JPEG, predictors, tiles) is decoded into a
+//! reused buffer, with the same pixels as a result.
+
+use std::io::{Cursor, Read, Seek};
+use std::path::Path;
+
+use tiff::decoder::{ChunkType, Decoder, Limits};
+use tiff::tags::{ByteOrder, CompressionMethod, PlanarConfiguration, SampleFormat, Tag};
+use tiff::{ColorType, TiffError, TiffFormatError};
+
+use crate::decode::{Buffer, MAX_DECODED_BYTES};
+use crate::error::{Error, Result};
+use crate::layout::{Depth, Encoding, SliceLayout};
+
+/// How an image of a TIFF file can be read.
+pub enum TiffRead {
+    /// Uncompressed strips: rows are read in place.
+    Mapped(SliceLayout),
+    /// Must be decoded, for the reason given ("LZW compression", "tiled").
+    Decode { reason: String },
+}
+
+/// A decoder on the first image of the TIFF in `bytes`.
+pub fn open<B: AsRef<[u8]>>(path: &Path, bytes: B) -> Result<Decoder<Cursor<B>>> {
+    // The crate's defaults (256 MiB an image, 1 MiB a tag) refuse real slices: a 16k x 16k
+    // 16-bit slice, or one strip a row of a tall one. Ours still bound what a header can
+    // make us allocate.
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = MAX_DECODED_BYTES;
+    limits.intermediate_buffer_size = 1 << 30;
+    limits.ifd_value_size = 64 << 20;
+    Decoder::new(Cursor::new(bytes))
+        .map(|d| d.with_limits(limits))
+        .map_err(|e| Error::bad_input(path, header_error(e)))
+}
+
+/// The header facts that decide how the image is read, common to both paths.
+struct Header {
+    width: usize,
+    height: usize,
+    depth: Depth,
+    encoding: Encoding,
+}
+
+fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
+    let (width, height) = dec.dimensions().map_err(header_error)?;
+    let format = dec
+        .find_tag_unsigned::<u16>(Tag::SampleFormat)
+        .map_err(header_error)?
+        .map_or(SampleFormat::Uint, SampleFormat::from_u16_exhaustive);
+    match format {
+        SampleFormat::Uint => {}
+        SampleFormat::Int => return Err(unsupported_format("signed integer")),
+        SampleFormat::IEEEFP => return Err(unsupported_format("floating point")),
+        other => return Err(unsupported_format(&format!("{other:?}"))),
+    }
+    let colortype = dec
+        .colortype()
+        .map_err(|e| format!("unsupported TIFF: {e}"))?;
+    let big_endian = dec.byte_order() == ByteOrder::BigEndian;
+    let samples = usize::from(
+        dec.find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
+            .ok()
+            .flatten()
+            .unwrap_or(1),
+    );
+    let (bits, encoding) = match colortype {
+        ColorType::Gray(b) | ColorType::GrayA(b) => (
+            b,
+            Encoding::Gray {
+                big_endian,
+                samples,
+            },
+        ),
+        ColorType::RGB(b) | ColorType::RGBA(b) => (
+            b,
+            Encoding::Rgb {
+                big_endian,
+                samples,
+                bgr: false,
+            },
+        ),
+        other => {
+            return Err(format!(
+                "unsupported color type {other:?}; ctpyramid reads grayscale (and RGB) slices"
+            ))
+        }
+    };
+    let depth = match bits {
+        8 => Depth::U8,
+        16 => Depth::U16,
+        _ => {
+            return Err(format!(
+                "unsupported: {bits} bits per sample; ctpyramid reads 8- and 16-bit slices"
+            ))
+        }
+    };
+    Ok(Header {
+        width: width as usize,
+        height: height as usize,
+        depth,
+        encoding,
+    })
+}
+
+fn unsupported_format(name: &str) -> String {
+    format!("unsupported sample format: {name}; ctpyramid reads unsigned 8- and 16-bit slices")
+}
+
+/// Decides how the decoder's current image is read; `len` is the file's length.
+pub fn classify<R: Read + Seek>(path: &Path, dec: &mut Decoder<R>, len: usize) -> Result<TiffRead> {
+    let bad = |reason: String| Error::bad_input(path, reason);
+    let tiff_err = |e: TiffError| Error::bad_input(path, header_error(e));
+    let h = header(dec).map_err(bad)?;
+
+    let compression = dec
+        .find_tag_unsigned::<u16>(Tag::Compression)
+        .map_err(tiff_err)?
+        .map_or(
+            CompressionMethod::None,
+            CompressionMethod::from_u16_exhaustive,
+        );
+    if compression != CompressionMethod::None {
+        return Ok(TiffRead::Decode {
+            reason: format!("{compression:?} compression"),
+        });
+    }
+    if dec.get_chunk_type() == ChunkType::Tile {
+        return Ok(TiffRead::Decode {
+            reason: "tiled".into(),
+        });
+    }
+    let planar = dec
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .map_err(tiff_err)?
+        .and_then(PlanarConfiguration::from_u16);
+    if planar == Some(PlanarConfiguration::Planar)
+        && h.encoding.pixel_bytes(h.depth) > h.depth.bytes()
+    {
+        return Err(bad("unsupported: planar (separate) color planes".into()));
+    }
+
+    let rows_per_strip = dec
+        .find_tag_unsigned::<u64>(Tag::RowsPerStrip)
+        .map_err(tiff_err)?
+        .map_or(h.height, |r| r.min(h.height as u64) as usize);
+    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).map_err(tiff_err)?;
+    let counts = dec
+        .get_tag_u64_vec(Tag::StripByteCounts)
+        .map_err(tiff_err)?;
+    if offsets.len() != counts.len() {
+        return Err(bad(format!(
+            "invalid TIFF: {} strip offsets but {} strip byte counts",
+            offsets.len(),
+            counts.len()
+        )));
+    }
+    let layout = SliceLayout {
+        width: h.width,
+        height: h.height,
+        depth: h.depth,
+        encoding: h.encoding,
+        rows_per_strip,
+        strip_offsets: offsets
+            .iter()
+            .map(|&o| usize::try_from(o).unwrap_or(usize::MAX))
+            .collect(),
+    };
+    layout.check(len).map_err(bad)?;
+    // Strips must also say they hold their rows: a count shorter than the rows means the
+    // header does not describe what we think it does.
+    let row_bytes = layout.row_bytes() as u64;
+    for (s, &count) in counts.iter().enumerate() {
+        let rows = rows_per_strip.min(h.height - s * rows_per_strip) as u64;
+        if count < rows * row_bytes {
+            return Err(bad(format!(
+                "strip {s} holds {count} bytes but its {rows} rows need {}",
+                rows * row_bytes
+            )));
+        }
+    }
+    Ok(TiffRead::Mapped(layout))
+}
+
+/// The layout of the decoder's current image once decoded; decoded into `buffer` if one is
+/// given.
+pub fn decode<R: Read + Seek>(
+    path: &Path,
+    dec: &mut Decoder<R>,
+    buffer: Option<&mut Buffer>,
+) -> Result<SliceLayout> {
+    let bad = |reason: String| Error::bad_input(path, reason);
+    let h = header(dec).map_err(bad)?;
+    let pixel_bytes = h.encoding.pixel_bytes(h.depth);
+    let len = h
+        .width
+        .checked_mul(h.height)
+        .and_then(|n| n.checked_mul(pixel_bytes))
+        .ok_or_else(|| bad(format!("image too large ({}x{})", h.width, h.height)))?;
+    let preferred = dec
+        .image_buffer_layout()
+        .map_err(|e| bad(decode_error(e)))?;
+    if preferred.planes > 1 || preferred.len != len {
+        return Err(bad("unsupported: planar (separate) color planes".into()));
+    }
+    if let Some(buffer) = buffer {
+        let bytes = buffer.bytes_mut(len).map_err(bad)?;
+        dec.read_image_bytes(bytes)
+            .map_err(|e| bad(decode_error(e)))?;
+    }
+    // The crate hands samples over in the machine's byte order.
+    let encoding = match h.encoding {
+        Encoding::Gray { samples, .. } => Encoding::Gray {
+            big_endian: cfg!(target_endian = "big"),
+            samples,
+        },
+        Encoding::Rgb { samples, bgr, .. } => Encoding::Rgb {
+            big_endian: cfg!(target_endian = "big"),
+            samples,
+            bgr,
+        },
+        palette => palette,
+    };
+    Ok(SliceLayout::contiguous(
+        h.width, h.height, h.depth, encoding,
+    ))
+}
+
+fn header_error(e: TiffError) -> String {
+    match e {
+        TiffError::FormatError(TiffFormatError::TiffSignatureNotFound)
+        | TiffError::FormatError(TiffFormatError::TiffSignatureInvalid) => {
+            "not a TIFF file (no II*/MM* signature)".into()
+        }
+        TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "TIFF header runs past the end of the file: truncated or damaged".into()
+        }
+        TiffError::UnsupportedError(u) => format!("unsupported TIFF: {u}"),
+        other => format!("invalid TIFF header: {other}"),
+    }
+}
+
+fn decode_error(e: TiffError) -> String {
+    match e {
+        TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "compressed data runs past the end of the file: truncated or damaged".into()
+        }
+        other => format!("cannot decode: {other}"),
+    }
+}

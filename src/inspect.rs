@@ -1,0 +1,254 @@
+//! `ctpyramid inspect`: what a stack is and how `build` would read it, without writing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::discover::{select, Selection};
+use crate::error::Result;
+use crate::layout::{Encoding, SliceLayout};
+use crate::pyramid::Plan;
+use crate::slice::{SliceFile, Stack};
+
+/// What one slice is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SliceKind {
+    pub format: &'static str,
+    pub width: usize,
+    pub height: usize,
+    pub bits: u16,
+    pub byte_order: &'static str,
+    pub pixel: &'static str,
+    pub strips: usize,
+    pub read: String,
+}
+
+impl SliceKind {
+    fn of(slice: &SliceFile) -> SliceKind {
+        let l: &SliceLayout = slice.layout();
+        let decoded = slice.read_path().to_string().starts_with("decoded");
+        let (byte_order, pixel) = match &l.encoding {
+            Encoding::Gray {
+                big_endian,
+                samples,
+            } => (
+                order(*big_endian),
+                if *samples == 1 { "gray" } else { "gray+alpha" },
+            ),
+            Encoding::Rgb {
+                big_endian,
+                samples,
+                ..
+            } => (
+                order(*big_endian),
+                if *samples == 3 { "RGB" } else { "RGBA" },
+            ),
+            Encoding::Palette(_) => ("-", "palette"),
+        };
+        SliceKind {
+            format: slice.format().name(),
+            width: l.width,
+            height: l.height,
+            bits: l.depth.bits(),
+            byte_order: if decoded || l.depth.bytes() == 1 {
+                "-"
+            } else {
+                byte_order
+            },
+            pixel,
+            strips: if decoded { 0 } else { l.strip_offsets.len() },
+            read: slice.read_path().to_string(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "format": self.format, "width": self.width, "height": self.height,
+            "bits": self.bits, "byte_order": self.byte_order, "pixel": self.pixel,
+            "strips": self.strips, "read": self.read,
+        })
+    }
+}
+
+fn order(big_endian: bool) -> &'static str {
+    if big_endian {
+        "big-endian"
+    } else {
+        "little-endian"
+    }
+}
+
+/// The result of inspecting a stack.
+#[derive(Debug)]
+pub struct Report {
+    pub input: String,
+    /// How the slices were chosen, when not every image of the folder.
+    pub selection: Option<String>,
+    pub slices: Vec<(String, std::result::Result<SliceKind, String>)>,
+    pub file_bytes: u64,
+    pub plan: Option<Plan>,
+    /// Slices that `build` would refuse, with the reason.
+    pub problems: Vec<(String, String)>,
+}
+
+/// Reads the header of every slice of `input` (a folder or a multi-page TIFF), decoding no
+/// pixel, and reports every problem rather than stopping at the first.
+pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<Report> {
+    let listing = select(input, selection)?;
+    let stack = Stack::new(listing.paths)?;
+    let mut slices = Vec::with_capacity(stack.len());
+    let mut problems = Vec::new();
+    let mut first: Option<(String, SliceLayout)> = None;
+    for (index, slice) in stack.prober().enumerate() {
+        let slice = match slice {
+            Ok(s) => s,
+            Err(e) => {
+                let name = stack.name(index);
+                problems.push((name.clone(), e.to_string()));
+                slices.push((name, Err(e.to_string())));
+                continue;
+            }
+        };
+        let l = slice.layout();
+        match &first {
+            None => first = Some((slice.name(), l.clone())),
+            Some((first_name, f)) => {
+                if (l.width, l.height, l.depth) != (f.width, f.height, f.depth) {
+                    problems.push((
+                        slice.name(),
+                        format!(
+                            "slice is {}, first slice {first_name} is {}",
+                            l.describe(),
+                            f.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+        slices.push((slice.name(), Ok(SliceKind::of(&slice))));
+    }
+    let file_bytes = match &stack {
+        Stack::Files(paths) => paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum(),
+        Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    };
+    let plan = first.map(|(_, f)| Plan::new(f.width, f.height, f.depth, stack.len(), min_size));
+    Ok(Report {
+        input: input.display().to_string(),
+        selection: listing.note,
+        slices,
+        file_bytes,
+        plan,
+        problems,
+    })
+}
+
+impl Report {
+    /// Slices grouped by kind, each with its count and first slice, in order of appearance.
+    fn kinds(&self) -> Vec<(&SliceKind, usize, &str)> {
+        let mut seen: BTreeMap<&SliceKind, (usize, usize, &str)> = BTreeMap::new();
+        for (i, (name, kind)) in self.slices.iter().enumerate() {
+            if let Ok(kind) = kind {
+                seen.entry(kind).or_insert((i, 0, name)).1 += 1;
+            }
+        }
+        let mut kinds: Vec<_> = seen
+            .into_iter()
+            .map(|(k, (i, n, name))| (i, k, n, name))
+            .collect();
+        kinds.sort_by_key(|k| k.0);
+        kinds
+            .into_iter()
+            .map(|(_, k, n, name)| (k, n, name))
+            .collect()
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "input": self.input,
+            "selection": self.selection,
+            "slices": self.slices.len(),
+            "file_bytes": self.file_bytes,
+            "kinds": self.kinds().iter().map(|(k, n, name)| {
+                let mut v = k.to_json();
+                v["count"] = json!(n);
+                v["first"] = json!(name);
+                v
+            }).collect::<Vec<_>>(),
+            "levels": self.plan.iter().flat_map(|p| &p.levels).map(|l| json!({
+                "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
+            })).collect::<Vec<_>>(),
+            "problems": self.problems.iter().map(|(slice, error)| json!({
+                "slice": slice, "error": error,
+            })).collect::<Vec<_>>(),
+            "files": self.slices.iter().map(|(name, kind)| match kind {
+                Ok(k) => { let mut v = k.to_json(); v["slice"] = json!(name); v }
+                Err(e) => json!({ "slice": name, "error": e }),
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
+        line(format!(
+            "{}: {} slices, {:.2} GB of files",
+            self.input,
+            self.slices.len(),
+            self.file_bytes as f64 / 1e9
+        ));
+        if let Some(note) = &self.selection {
+            line(format!("  {note}"));
+        }
+        for (k, n, first) in self.kinds() {
+            let strips = match k.strips {
+                0 => String::new(),
+                1 => ", 1 strip".into(),
+                s => format!(", {s} strips"),
+            };
+            let order = if k.byte_order == "-" {
+                String::new()
+            } else {
+                format!(" {}", k.byte_order)
+            };
+            line(format!(
+                "  {n} x {} {}x{} {}-bit {}{order}{strips}: {} (first: {first})",
+                k.format, k.width, k.height, k.bits, k.pixel, k.read
+            ));
+        }
+        match &self.plan {
+            Some(plan) if !plan.levels.is_empty() => {
+                let levels: Vec<String> = plan
+                    .levels
+                    .iter()
+                    .map(|l| format!("{}: {}x{} x {}", l.level, l.width, l.height, l.slices))
+                    .collect();
+                line(format!("  levels: {}", levels.join(", ")));
+            }
+            _ => line("  levels: none (slices are already small enough)".into()),
+        }
+        if self.problems.is_empty() {
+            line("  problems: none".into());
+        } else {
+            line(format!("  problems: {}", self.problems.len()));
+            // Each error names its slice already.
+            for (_, error) in self.problems.iter().take(20) {
+                line(format!("    {error}"));
+            }
+            if self.problems.len() > 20 {
+                line(format!(
+                    "    ... and {} more (--json lists all)",
+                    self.problems.len() - 20
+                ));
+            }
+        }
+        out
+    }
+}
