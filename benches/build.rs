@@ -1,0 +1,39 @@
+//! End-to-end `build` on a generated stack, warm page cache: the figure to compare with the
+//! time `cat` takes to read the same files (see README "Performance").
+//!
+//! The stack is the demo phantom (uncompressed 16-bit TIFF), written once to a temporary
+//! folder. `CTPYRAMID_BENCH_DIR` names a folder of real slices to use instead.
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn stack() -> (PathBuf, Option<tempfile::TempDir>) {
+    if let Some(dir) = std::env::var_os("CTPYRAMID_BENCH_DIR") {
+        return (PathBuf::from(dir), None);
+    }
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    ctpyramid::demo::write_phantom(tmp.path(), 64, 1024).expect("the phantom stack is written");
+    (tmp.path().to_path_buf(), Some(tmp))
+}
+
+fn build(c: &mut Criterion) {
+    let (dir, _keep) = stack();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let options = ctpyramid::BuildOptions {
+        out: Some(out.path().to_path_buf()),
+        ..ctpyramid::BuildOptions::new(&dir)
+    };
+    // One run to warm the page cache and learn the stack's size.
+    let first = ctpyramid::build(&options, &mut |_| {}).expect("the stack builds");
+    let mut group = c.benchmark_group("build");
+    group.throughput(Throughput::Bytes(first.bytes_read));
+    group.sample_size(10);
+    group.bench_function(dir.display().to_string(), |b| {
+        b.iter(|| ctpyramid::build(&options, &mut |_| {}).expect("the stack builds"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, build);
+criterion_main!(benches);
