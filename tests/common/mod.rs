@@ -1,0 +1,83 @@
+//! Shared helpers of the integration tests: fixtures, running the binary, reading outputs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tiff::decoder::{Decoder, DecodingResult};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Copies a fixture folder (recursively) into a fresh temporary folder, so runs never write
+/// into `fixtures/`.
+pub fn copy_fixture(src: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(src, tmp.path());
+    tmp
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+pub fn ctpyramid(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ctpyramid"))
+        .args(args)
+        .output()
+        .expect("the ctpyramid binary runs")
+}
+
+/// Pixels of a TIFF as little-endian bytes, read with the `tiff` crate's full decoder
+/// (not ctpyramid's reader), with width, height and bits per sample.
+pub fn decode_tiff(path: &Path) -> (usize, usize, u16, Vec<u8>) {
+    let file = std::fs::File::open(path).unwrap();
+    let mut dec = Decoder::new(std::io::BufReader::new(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (w, h) = dec.dimensions().unwrap();
+    let (bits, bytes) = match dec.read_image().unwrap() {
+        DecodingResult::U8(v) => (8, v),
+        DecodingResult::U16(v) => (16, v.iter().flat_map(|p| p.to_le_bytes()).collect()),
+        other => panic!("{}: unexpected sample type {other:?}", path.display()),
+    };
+    (w as usize, h as usize, bits, bytes)
+}
+
+/// Names of the files in `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Every file below `dir` whose name marks it as a temporary output.
+pub fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in rd.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(partial_files(&path));
+        } else if path.to_string_lossy().ends_with(".partial") {
+            found.push(path);
+        }
+    }
+    found
+}

@@ -1,0 +1,141 @@
+//! Bad input and unwritable output: a one-line message naming the file and the reason, a
+//! meaningful exit code, no panic, and nothing left that looks like a finished output.
+
+mod common;
+
+use common::*;
+
+/// Runs `build` on a copy of bad fixture `name`; checks the exit code, that stderr is one
+/// line naming `file` and containing `reason`, and that no temporary file is left.
+fn check_bad(name: &str, code: i32, file: &str, reason: &str) {
+    let work = copy_fixture(&fixtures().join("bad").join(name));
+    // Small slices: a low --min-size so that there are levels to build and slices to read.
+    let out = ctpyramid(&["build", work.path().to_str().unwrap(), "--min-size", "4"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    // The plan line may come first; the error is one line, and the last.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ctpyramid:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{name}: one error line expected: {stderr}");
+    assert_eq!(stderr.lines().last(), Some(lines[0]), "{name}: {stderr}");
+    assert!(
+        lines[0].starts_with("ctpyramid: error: "),
+        "{name}: {stderr}"
+    );
+    assert!(lines[0].contains(file), "{name}: names {file}? {stderr}");
+    assert!(
+        lines[0].contains(reason),
+        "{name}: says {reason:?}? {stderr}"
+    );
+    assert!(
+        partial_files(work.path()).is_empty(),
+        "{name}: temporary files left"
+    );
+}
+
+#[test]
+fn every_bad_fixture_is_tested() {
+    for name in file_names(&fixtures().join("bad")) {
+        assert!(
+            BAD.iter().any(|b| b.0 == name),
+            "bad fixture {name} has no test"
+        );
+    }
+}
+
+/// (fixture, exit code, file named in the message, reason in the message)
+const BAD: &[(&str, i32, &str, &str)] = &[
+    (
+        "truncated",
+        1,
+        "s_rec00000001.tif",
+        "runs past the end of the file",
+    ),
+    ("strip_past_end", 1, "", "runs past the end of the file"),
+    ("wrong_magic", 1, "", "not a TIFF, BMP, PNG or JPEG file"),
+    ("not_tiff", 1, "s0.tif", "not a TIFF, BMP, PNG or JPEG file"),
+    ("mismatched_size", 1, "", "first slice"),
+    ("mismatched_depth", 1, "", "8-bit"),
+    (
+        "float32",
+        1,
+        "",
+        "unsupported sample format: floating point",
+    ),
+    ("int16", 1, "", "unsupported sample format: signed integer"),
+    ("empty", 1, "", "no slice images"),
+    ("strip_count_mismatch", 1, "", "holds 1 bytes"),
+    ("zero_width", 1, "s_rec00000000.tif", "invalid dimensions"),
+    ("huge_dims", 1, "s_rec00000000.tif", "invalid TIFF header"),
+    ("ifd_loop", 1, "stack.tif", "cycle in the list of IFDs"),
+    ("bmp_truncated", 1, "", "truncated"),
+    ("png_truncated", 1, "", "PNG"),
+];
+
+macro_rules! bad_tests {
+    ($($name:ident),* $(,)?) => {
+        $(#[test] fn $name() {
+            let (name, code, file, reason) = *BAD
+                .iter()
+                .find(|b| b.0 == stringify!($name))
+                .unwrap();
+            check_bad(name, code, file, reason);
+        })*
+    };
+}
+
+bad_tests!(
+    truncated,
+    strip_past_end,
+    wrong_magic,
+    not_tiff,
+    mismatched_size,
+    mismatched_depth,
+    float32,
+    int16,
+    empty,
+    strip_count_mismatch,
+    zero_width,
+    huge_dims,
+    ifd_loop,
+    bmp_truncated,
+    png_truncated,
+);
+
+#[test]
+fn unwritable_output_is_exit_3() {
+    let work = copy_fixture(&fixtures().join("stacks").join("single"));
+    let blocker = work.path().join("a-file");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let out_root = blocker.join("out");
+    let out = ctpyramid(&[
+        "build",
+        work.path().to_str().unwrap(),
+        "--out",
+        out_root.to_str().unwrap(),
+        "--min-size",
+        "4",
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("a-file"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn missing_folder_is_exit_1() {
+    let out = ctpyramid(&["build", "/nonexistent/ctpyramid-test"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/nonexistent/ctpyramid-test"), "{stderr}");
+}
+
+#[test]
+fn usage_error_is_exit_2() {
+    let out = ctpyramid(&["build", "--min-size", "many"]);
+    assert_eq!(out.status.code(), Some(2));
+}

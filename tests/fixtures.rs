@@ -1,0 +1,172 @@
+//! Every fixture stack, built by the binary and compared pixel by pixel with the numpy
+//! reference's expected outputs (see fixtures/README.md for their provenance).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+struct LevelSpec {
+    level: usize,
+    width: usize,
+    height: usize,
+    bits: u16,
+    slices: usize,
+}
+
+/// Reads `manifest.txt`: `min_size N`, then `level width height bits slices` per level.
+fn manifest(dir: &Path) -> (usize, Vec<LevelSpec>) {
+    let text = std::fs::read_to_string(dir.join("manifest.txt")).unwrap();
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let first = lines.next().unwrap();
+    let min_size = first
+        .strip_prefix("min_size ")
+        .unwrap_or_else(|| panic!("{}: first line {first:?}", dir.display()))
+        .trim()
+        .parse()
+        .unwrap();
+    let levels = lines
+        .map(|l| {
+            let v: Vec<usize> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            LevelSpec {
+                level: v[0],
+                width: v[1],
+                height: v[2],
+                bits: v[3] as u16,
+                slices: v[4],
+            }
+        })
+        .collect();
+    (min_size, levels)
+}
+
+fn check_stack(name: &str) {
+    let input = fixtures().join("stacks").join(name);
+    let expected = fixtures().join("expected").join(name);
+    let (min_size, levels) = manifest(&expected);
+    let work = copy_fixture(&input);
+    let dir = work.path().to_str().unwrap();
+    let out = ctpyramid(&["build", dir, "--min-size", &min_size.to_string(), "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{name}: exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "{name}: --quiet printed"
+    );
+
+    let root = work.path().join(".thumbnail");
+    let level_dirs: Vec<String> = file_names(&root)
+        .into_iter()
+        .filter(|n| root.join(n).is_dir())
+        .collect();
+    let want_dirs: Vec<String> = levels.iter().map(|l| l.level.to_string()).collect();
+    assert_eq!(level_dirs, want_dirs, "{name}: level folders");
+
+    for spec in &levels {
+        let got_dir = root.join(spec.level.to_string());
+        let names: Vec<String> = file_names(&got_dir)
+            .into_iter()
+            .filter(|n| n.ends_with(".tif"))
+            .collect();
+        let want: Vec<String> = (0..spec.slices).map(|k| format!("{k:06}.tif")).collect();
+        assert_eq!(names, want, "{name}: files of level {}", spec.level);
+        for k in 0..spec.slices {
+            let got_path = got_dir.join(format!("{k:06}.tif"));
+            let (w, h, bits, got) = decode_tiff(&got_path);
+            let at = format!("{name}: level {} slice {k}", spec.level);
+            assert_eq!(
+                (w, h, bits),
+                (spec.width, spec.height, spec.bits),
+                "{at}: geometry"
+            );
+            let want = std::fs::read(
+                expected
+                    .join(spec.level.to_string())
+                    .join(format!("{k:06}.raw")),
+            )
+            .unwrap();
+            assert_eq!(got.len(), want.len(), "{at}: pixel bytes");
+            if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+                let px = i / (bits as usize / 8);
+                panic!(
+                    "{at}: first difference at x={} y={} (byte {i}: got {}, want {})",
+                    px % w,
+                    px / w,
+                    got[i],
+                    want[i]
+                );
+            }
+        }
+    }
+    assert!(
+        partial_files(work.path()).is_empty(),
+        "{name}: temporary files left"
+    );
+}
+
+/// Fails when a fixture stack exists without a test below, so none is forgotten.
+#[test]
+fn every_stack_fixture_is_tested() {
+    let tested = STACKS;
+    for name in file_names(&fixtures().join("stacks")) {
+        assert!(
+            tested.contains(&name.as_str()),
+            "fixture stack {name} has no test"
+        );
+    }
+}
+
+macro_rules! stack_tests {
+    ($($name:ident),* $(,)?) => {
+        const STACKS: &[&str] = &[$(stringify!($name)),*];
+        $(#[test] fn $name() { check_stack(stringify!($name)); })*
+    };
+}
+
+stack_tests!(
+    bmp_palette,
+    bmp_rgb24,
+    bmp_skyscan,
+    deflate,
+    deflate_pred,
+    jpeg_gray,
+    lzw,
+    lzw_pred,
+    min16,
+    mixed_case_ext,
+    multipage,
+    multipage_imagej,
+    multipage_lzw,
+    natsort,
+    packbits,
+    png16,
+    png8,
+    png_rgb,
+    rgb16_tiff,
+    rgb_tiff,
+    single,
+    skyscan_log,
+    tiled,
+    tiled_lzw,
+    u16_be,
+    u16_bigtiff,
+    u16_bigtiff_be,
+    u16_le_strip1,
+    u16_multistrip,
+    u16_odd,
+    u16_odd_offset,
+    u16_pillow,
+    u16_strip_per_row,
+    u16_tiffcp,
+    u16_twin,
+    u8_lzw_pred,
+    u8_pillow,
+    wide_two_levels,
+);
