@@ -26,6 +26,10 @@ pub enum Error {
     #[error("{}: cannot read: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
+    /// Stopped on request (Ctrl-C, SIGTERM, a caller's cancel flag) between two output files.
+    #[error("cancelled: every output is complete or absent; run again to resume")]
+    Cancelled,
+
     /// Anything that goes wrong on the output side: permissions, a full disk, a failed rename.
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
@@ -72,6 +76,8 @@ impl Error {
             | Error::NoSlices { .. }
             | Error::Read { .. } => 1,
             Error::Write { .. } => 3,
+            // SIGINT's conventional code; the CLI says 143 when SIGTERM was the cause.
+            Error::Cancelled => 130,
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
@@ -137,6 +139,12 @@ struct BuildArgs {
     /// Print nothing but errors
     #[arg(long, short)]
     quiet: bool,
+    /// Rebuild every output, even those an earlier run completed
+    #[arg(long)]
+    force: bool,
+    /// Progress display
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
 }
 
 /// Prints a line to stdout. A closed pipe (`ctpyramid inspect DIR | head`) is not an error
@@ -152,9 +160,10 @@ macro_rules! say {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let signals = Signals::install();
     let result = match cli.command {
         Command::Build { dir, select, args } => {
-            run_build(dir, select.selection(), &args).map(|_| ())
+            run_build(dir, select.selection(), &args, &signals).map(|_| ())
         }
         Command::Inspect {
             path,
@@ -181,10 +190,14 @@ fn main() -> ExitCode {
             slices,
             size,
             args,
-        } => run_demo(dir, slices, size, &args),
+        } => run_demo(dir, slices, size, &args, &signals),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(ctpyramid::Error::Cancelled) => {
+            eprintln!("ctpyramid: {}", ctpyramid::Error::Cancelled);
+            ExitCode::from(signals.exit_code())
+        }
         Err(e) => {
             eprintln!("ctpyramid: error: {e}");
             ExitCode::from(e.exit_code() as u8)
@@ -192,7 +205,61 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_build(dir: PathBuf, selection: Selection, args: &BuildArgs) -> ctpyramid::Result<Summary> {
+/// How progress is shown.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Progress {
+    /// A bar on a terminal, nothing otherwise
+    Auto,
+    /// A bar (on stderr) even when it is not a terminal
+    Bar,
+    /// One JSON object per line on stdout, for GUIs and pipelines
+    Json,
+    /// Nothing but the summary
+    None,
+}
+
+/// Set by SIGINT or SIGTERM; a second signal exits at once (130 or 143).
+struct Signals {
+    cancel: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::flag;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let term = Arc::new(AtomicBool::new(false));
+        // Registration order matters: the shutdown checks the flag before the first signal
+        // sets it, so only a second signal exits at once. Failing to install handlers only
+        // loses the clean stop (the default action still ends the process).
+        let _ = flag::register_conditional_shutdown(SIGINT, 130, cancel.clone());
+        let _ = flag::register_conditional_shutdown(SIGTERM, 143, cancel.clone());
+        let _ = flag::register(SIGINT, cancel.clone());
+        let _ = flag::register(SIGTERM, term.clone());
+        let _ = flag::register(SIGTERM, cancel.clone());
+        Signals { cancel, term }
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.term.load(Ordering::Relaxed) {
+            143
+        } else {
+            130
+        }
+    }
+}
+
+fn json_line(value: serde_json::Value) {
+    say(&value.to_string());
+}
+
+fn run_build(
+    dir: PathBuf,
+    selection: Selection,
+    args: &BuildArgs,
+    signals: &Signals,
+) -> ctpyramid::Result<Summary> {
     if let Some(threads) = args.threads {
         // Only fails if a pool exists already, which then serves just as well.
         let _ = rayon::ThreadPoolBuilder::new()
@@ -204,17 +271,31 @@ fn run_build(dir: PathBuf, selection: Selection, args: &BuildArgs) -> ctpyramid:
         min_size: args.min_size,
         durable: args.sync,
         selection,
+        force: args.force,
+        cancel: Some(signals.cancel.clone()),
         ..BuildOptions::new(dir)
     };
-    let show = !args.quiet && std::io::stderr().is_terminal();
+    let progress = match args.progress {
+        _ if args.quiet => Progress::None,
+        Progress::Auto if std::io::stderr().is_terminal() => Progress::Bar,
+        Progress::Auto => Progress::None,
+        other => other,
+    };
+    let text = !args.quiet && progress != Progress::Json;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    let start = Instant::now();
+    let (mut done, mut total, mut bytes_done, mut bytes_total) = (0usize, 0usize, 0u64, 0u64);
     let mut on_event = |event: Event| match event {
         Event::Planned {
             plan,
             out_root,
             selection,
+            kept,
+            to_read,
+            bytes_to_read,
         } => {
-            if !args.quiet {
+            (total, bytes_total) = (to_read, bytes_to_read);
+            if text {
                 if let Some(note) = selection {
                     eprintln!("{note}");
                 }
@@ -227,10 +308,33 @@ fn run_build(dir: PathBuf, selection: Selection, args: &BuildArgs) -> ctpyramid:
                     plan.levels.len(),
                     out_root.display()
                 );
+                if kept > 0 {
+                    eprintln!(
+                        "resuming: {kept} output files are complete from an earlier run; \
+                         {to_read} of {} slices to read (--force rebuilds all)",
+                        plan.slices
+                    );
+                }
             }
-            if show {
-                let bytes = (plan.width * plan.height * plan.depth.bytes() * plan.slices) as u64;
-                bar.set_length(bytes);
+            if progress == Progress::Json {
+                json_line(serde_json::json!({
+                    "event": "plan",
+                    "slices": plan.slices,
+                    "width": plan.width,
+                    "height": plan.height,
+                    "bits": plan.depth.bits(),
+                    "levels": plan.levels.iter().map(|l| serde_json::json!({
+                        "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
+                    })).collect::<Vec<_>>(),
+                    "out": out_root.display().to_string(),
+                    "selection": selection,
+                    "kept": kept,
+                    "total": to_read,
+                    "total_bytes": bytes_to_read,
+                }));
+            }
+            if progress == Progress::Bar {
+                bar.set_length(bytes_to_read);
                 bar.set_style(
                     ProgressStyle::with_template(
                         "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
@@ -240,13 +344,51 @@ fn run_build(dir: PathBuf, selection: Selection, args: &BuildArgs) -> ctpyramid:
                 bar.set_draw_target(ProgressDrawTarget::stderr());
             }
         }
-        Event::SliceRead { bytes, .. } => bar.inc(bytes),
-        Event::SliceWritten { .. } => {}
+        Event::SliceRead { bytes, .. } => {
+            done += 1;
+            bytes_done += bytes;
+            bar.inc(bytes);
+        }
+        Event::SliceWritten { level, index, .. } => {
+            if progress == Progress::Json {
+                let elapsed = start.elapsed().as_secs_f64();
+                let eta = if bytes_done > 0 {
+                    elapsed * (bytes_total.saturating_sub(bytes_done)) as f64 / bytes_done as f64
+                } else {
+                    0.0
+                };
+                json_line(serde_json::json!({
+                    "event": "progress",
+                    "level": level,
+                    "slice": index,
+                    "done": done,
+                    "total": total,
+                    "bytes": bytes_done,
+                    "total_bytes": bytes_total,
+                    "elapsed": (elapsed * 1000.0).round() / 1000.0,
+                    "eta": (eta * 1000.0).round() / 1000.0,
+                }));
+            }
+        }
     };
     let summary = build(&options, &mut on_event);
     bar.finish_and_clear();
     let summary = summary?;
-    if !args.quiet {
+    if progress == Progress::Json {
+        json_line(serde_json::json!({
+            "event": "done",
+            "slices": summary.plan.slices,
+            "levels": summary.plan.levels.len(),
+            "slices_read": summary.slices_read,
+            "bytes": summary.bytes_read,
+            "files_written": summary.files_written,
+            "files_kept": summary.files_kept,
+            "zero_copy_slices": summary.zero_copy_slices,
+            "decoded_slices": summary.decoded_slices,
+            "elapsed": summary.elapsed.as_secs_f64(),
+            "out": summary.out_root.display().to_string(),
+        }));
+    } else if !args.quiet {
         print_summary(&summary);
     }
     Ok(summary)
@@ -282,6 +424,7 @@ fn run_demo(
     slices: usize,
     size: usize,
     args: &BuildArgs,
+    signals: &Signals,
 ) -> ctpyramid::Result<()> {
     let (dir, _cleanup) = match dir {
         Some(dir) => (dir, None),
@@ -303,7 +446,7 @@ fn run_demo(
             start.elapsed().as_secs_f64()
         );
     }
-    let summary = run_build(dir, Selection::All, args)?;
+    let summary = run_build(dir, Selection::All, args, signals)?;
     if !args.quiet {
         if _cleanup.is_some() {
             say!("the phantom stack and its pyramid are removed now; --dir DIR keeps them");

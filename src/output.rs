@@ -92,6 +92,25 @@ impl Header {
     }
 }
 
+/// Whether `path` is an output slice this version of ctpyramid would write for `width` x
+/// `height` at `depth`: the right length and, byte for byte, the right header. A file cut
+/// short (a copy interrupted, a disk that filled) or left by another tool is not.
+pub fn is_complete(path: &Path, width: usize, height: usize, depth: Depth) -> bool {
+    use std::io::Read;
+    let Ok(header) = Header::new(width, height, depth) else {
+        return false;
+    };
+    let len = (header.data_offset + width * height * depth.bytes()) as u64;
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file() && m.len() == len) {
+        return false;
+    }
+    let mut head = vec![0; header.data_offset];
+    (&file).read_exact(&mut head).is_ok() && head == header.bytes
+}
+
 /// An output slice being written: a preallocated, mapped file under its temporary name.
 /// Dropped without [`OutputTiff::finish`], it removes its temporary file.
 pub struct OutputTiff {

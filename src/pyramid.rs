@@ -1,12 +1,15 @@
 //! The pyramid cascade: every level built in one pass over the input slices.
 //!
 //! Level 1 slice k comes from input slices 2k and 2k+1; level L+1 slice k from level L slices
-//! 2k and 2k+1 in the same way. Slices are pushed into the cascade in order; each level keeps
-//! at most one slice waiting for its partner (for level 0, the input map; for deeper levels, the
-//! map of the output file just written), so memory stays at a few slices whatever the stack's
-//! length, and no level is ever read back from disk.
+//! 2k and 2k+1 in the same way. The cascade walks this tree depth-first, left to right, so
+//! input slices are read in ascending order and each level holds at most one slice waiting
+//! for its partner (for level 0, the input map; for deeper levels, the map of the output file
+//! just written): memory stays at a few slices whatever the stack's length, and no level is
+//! read back from disk (except, when resuming, outputs an earlier run completed).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -17,7 +20,7 @@ use crate::kernel::{halve_row, reduce_pair_row, Sample};
 use crate::layout::{Depth, SliceLayout};
 use crate::output::{FinishedTiff, OutputTiff};
 use crate::plane::Plane;
-use crate::slice::{ReadPath, SliceFile, Stack};
+use crate::slice::{ReadPath, SliceFile, SliceReader, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -87,6 +90,11 @@ pub struct BuildOptions {
     pub durable: bool,
     /// Which files of the folder are slices.
     pub selection: Selection,
+    /// Rewrite every output, even those an earlier run completed.
+    pub force: bool,
+    /// Set (by a signal handler, a GUI's cancel button) to stop the build between two output
+    /// files: it then returns [`Error::Cancelled`], every output complete or absent.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl BuildOptions {
@@ -97,6 +105,8 @@ impl BuildOptions {
             min_size: DEFAULT_MIN_SIZE,
             durable: false,
             selection: Selection::Auto,
+            force: false,
+            cancel: None,
         }
     }
 
@@ -126,6 +136,12 @@ pub enum Event<'a> {
         out_root: &'a Path,
         /// How the slices were chosen, when not every image of the folder (a SkyScan log).
         selection: Option<&'a str>,
+        /// Output files an earlier run completed, kept as they are.
+        kept: usize,
+        /// Input slices that will be read (all of them, unless resuming).
+        to_read: usize,
+        /// Their pixel bytes.
+        bytes_to_read: u64,
     },
     /// Input slice `index` (from 0) was read and reduced into level 1.
     SliceRead { index: usize, bytes: u64 },
@@ -144,26 +160,31 @@ pub struct Summary {
     pub out_root: PathBuf,
     /// How the slices were chosen, when not every image of the folder.
     pub selection: Option<String>,
-    /// Bytes of input files read.
+    /// Input slices read, and their pixel bytes.
+    pub slices_read: usize,
     pub bytes_read: u64,
     /// Input slices read through a memory map with every row borrowed in place.
     pub zero_copy_slices: usize,
     /// Input slices that had to be decoded (compressed TIFF, PNG, JPEG...).
     pub decoded_slices: usize,
     pub files_written: usize,
+    /// Output files complete from an earlier run, left as they were.
+    pub files_kept: usize,
     pub elapsed: Duration,
 }
 
 /// Builds the pyramid of the stack in `options.input`.
 ///
 /// Input files are opened one after another in slice order, each mapped read-only; every
-/// output file is complete under its final name before the next is started.
+/// output file is complete under its final name before the next is started. Outputs that an
+/// earlier run completed are kept (unless `force`), and only the inputs the missing ones
+/// depend on are read.
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
     let listing = select(&options.input, &options.selection)?;
     let stack = Stack::new(listing.paths)?;
-    let mut reader = stack.reader();
-    let first = match reader.next() {
+    // The first slice's header sets the geometry; no pixel is read for it yet.
+    let first = match stack.prober().next() {
         Some(first) => first?,
         None => {
             return Err(Error::NoSlices {
@@ -180,56 +201,59 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     );
     let out_root = options.out_root();
     prepare_output(&out_root, &plan)?;
+    let done = Done::scan(&out_root, &plan, options.force);
+    let to_read: Vec<usize> = match plan.levels.first() {
+        Some(_) => (0..stack.len())
+            .filter(|&i| !done.is_done(1, i / 2))
+            .collect(),
+        None => Vec::new(),
+    };
+    let slice_bytes = first.layout().pixel_bytes() as u64;
     on_event(Event::Planned {
         plan: &plan,
         out_root: &out_root,
         selection: listing.note.as_deref(),
+        kept: done.kept,
+        to_read: to_read.len(),
+        bytes_to_read: slice_bytes * to_read.len() as u64,
     });
 
     let mut cascade = Cascade {
         plan: &plan,
         out_root: &out_root,
         durable: options.durable,
-        pending: (0..plan.levels.len()).map(|_| None).collect(),
-        written: vec![0; plan.levels.len() + 1],
+        cancel: options.cancel.as_deref(),
+        done: &done,
+        inputs: Inputs {
+            reader: stack.reader(),
+            order: to_read.into_iter().peekable(),
+            next: None,
+            first: first.layout().clone(),
+            first_name: first.name(),
+        },
+        files_written: 0,
+        slices_read: 0,
+        bytes_read: 0,
+        zero_copy_slices: 0,
+        decoded_slices: 0,
         on_event,
     };
-    let mut bytes_read = 0;
-    let mut zero_copy_slices = 0;
-    let mut decoded_slices = 0;
-    let first_layout = first.layout().clone();
-    let first_name = first.name();
-    let mut next = Some(first);
-    for index in 0..stack.len() {
-        let Some(current) = next.take() else { break };
-        // Open the next slice now, so its pages are read in while this one is reduced;
-        // slices are still opened strictly in order.
-        if let Some(slice) = reader.next() {
-            let slice = slice?;
-            check_same(&slice, &first_layout, &first_name)?;
-            slice.prefetch();
-            next = Some(slice);
+    if let Some(deepest) = plan.levels.last() {
+        for index in 0..deepest.slices {
+            cascade.obtain(deepest.level, index, false)?;
         }
-        let bytes = current.layout().pixel_bytes() as u64;
-        bytes_read += bytes;
-        match current.read_path() {
-            ReadPath::ZeroCopy => zero_copy_slices += 1,
-            ReadPath::Decoded(_) => decoded_slices += 1,
-            ReadPath::Converted(_) => {}
-        }
-        cascade.push(0, Source::Input(current))?;
-        (cascade.on_event)(Event::SliceRead { index, bytes });
     }
-    cascade.finish()?;
 
     Ok(Summary {
-        files_written: cascade.written.iter().sum(),
+        files_written: cascade.files_written,
+        files_kept: done.kept,
+        slices_read: cascade.slices_read,
+        bytes_read: cascade.bytes_read,
+        zero_copy_slices: cascade.zero_copy_slices,
+        decoded_slices: cascade.decoded_slices,
         plan: plan.clone(),
         out_root,
         selection: listing.note,
-        bytes_read,
-        zero_copy_slices,
-        decoded_slices,
         elapsed: start.elapsed(),
     })
 }
@@ -281,7 +305,104 @@ pub fn slice_path(root: &Path, level: usize, index: usize) -> PathBuf {
     level_dir(root, level).join(format!("{index:06}.tif"))
 }
 
-/// A slice the cascade reduces: an input file, or an output file of the level above.
+/// Which outputs an earlier run completed (see [`crate::output::is_complete`]), and below
+/// which outputs something is still missing.
+struct Done {
+    /// `complete[l - 1][k]`: level `l` slice `k` is complete on disk.
+    complete: Vec<Vec<bool>>,
+    /// `missing_below[l - 1][k]`: some output that level `l` slice `k` depends on is missing.
+    missing_below: Vec<Vec<bool>>,
+    kept: usize,
+}
+
+impl Done {
+    fn scan(root: &Path, plan: &Plan, force: bool) -> Done {
+        let complete: Vec<Vec<bool>> = plan
+            .levels
+            .iter()
+            .map(|l| {
+                (0..l.slices)
+                    .map(|k| {
+                        !force
+                            && crate::output::is_complete(
+                                &slice_path(root, l.level, k),
+                                l.width,
+                                l.height,
+                                plan.depth,
+                            )
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut missing_below: Vec<Vec<bool>> = Vec::with_capacity(complete.len());
+        for (l, level) in complete.iter().enumerate() {
+            let row = (0..level.len())
+                .map(|k| {
+                    l > 0
+                        && [2 * k, 2 * k + 1].iter().any(|&c| {
+                            c < complete[l - 1].len()
+                                && (!complete[l - 1][c] || missing_below[l - 1][c])
+                        })
+                })
+                .collect();
+            missing_below.push(row);
+        }
+        let kept = complete.iter().flatten().filter(|&&c| c).count();
+        Done {
+            complete,
+            missing_below,
+            kept,
+        }
+    }
+
+    fn is_done(&self, level: usize, index: usize) -> bool {
+        self.complete[level - 1][index]
+    }
+
+    fn missing_below(&self, level: usize, index: usize) -> bool {
+        self.missing_below[level - 1][index]
+    }
+}
+
+/// The input slices a build reads, opened strictly in slice order, each next one opened (and
+/// its pages asked for) while the current one is reduced.
+struct Inputs<'s> {
+    reader: SliceReader<'s>,
+    /// Indices still to read, ascending.
+    order: std::iter::Peekable<std::vec::IntoIter<usize>>,
+    next: Option<SliceFile>,
+    first: SliceLayout,
+    first_name: String,
+}
+
+impl Inputs<'_> {
+    fn take(&mut self, index: usize) -> Result<SliceFile> {
+        let current = match self.next.take() {
+            Some(slice) => slice,
+            None => {
+                self.order.next();
+                self.open(index)?
+            }
+        };
+        // The cascade asks for exactly the indices of `order`, in order.
+        if let Some(&following) = self.order.peek() {
+            self.order.next();
+            let slice = self.open(following)?;
+            slice.prefetch();
+            self.next = Some(slice);
+        }
+        Ok(current)
+    }
+
+    fn open(&mut self, index: usize) -> Result<SliceFile> {
+        let slice = self.reader.open(index)?;
+        check_same(&slice, &self.first, &self.first_name)?;
+        Ok(slice)
+    }
+}
+
+/// A slice the cascade reduces: an input file, an output file of the level above just
+/// written, or one an earlier run wrote.
 enum Source {
     Input(SliceFile),
     Level(FinishedTiff),
@@ -300,47 +421,99 @@ struct Cascade<'a, 'e> {
     plan: &'a Plan,
     out_root: &'a Path,
     durable: bool,
-    /// `pending[l]`: a slice of level `l` (0 = input) waiting for its partner.
-    pending: Vec<Option<Source>>,
-    /// `written[l]`: slices written so far at level `l` (index 0 unused).
-    written: Vec<usize>,
+    cancel: Option<&'a AtomicBool>,
+    done: &'a Done,
+    inputs: Inputs<'a>,
+    files_written: usize,
+    slices_read: usize,
+    bytes_read: u64,
+    zero_copy_slices: usize,
+    decoded_slices: usize,
     on_event: &'e mut dyn FnMut(Event),
 }
 
 impl Cascade<'_, '_> {
-    /// Adds slice `source` to level `level`, and whatever it completes below.
-    fn push(&mut self, mut level: usize, mut source: Source) -> Result<()> {
-        while level < self.plan.levels.len() {
-            match self.pending[level].take() {
-                None => {
-                    self.pending[level] = Some(source);
-                    break;
-                }
-                Some(first) => {
-                    source = self.reduce(level + 1, &first, Some(&source))?;
-                    level += 1;
+    /// Makes sure level `level` slice `index` and every output below it exist, and returns
+    /// its pixels if `need` (its parent is being computed). Walking the tree left to right
+    /// asks for input slices in ascending order, and each level holds at most one slice
+    /// waiting for its partner: memory stays at a few slices whatever the stack's length.
+    fn obtain(&mut self, level: usize, index: usize, need: bool) -> Result<Option<Source>> {
+        if level == 0 {
+            return self.input(index).map(Some);
+        }
+        if self.done.is_done(level, index) {
+            if self.done.missing_below(level, index) {
+                for child in self.children(level, index) {
+                    self.obtain(level - 1, child, false)?;
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// After the last input: each level's odd last slice is halved alone, top down, so it
-    /// can still pair with (or be) the last slice of the level below.
-    fn finish(&mut self) -> Result<()> {
-        for level in 0..self.plan.levels.len() {
-            if let Some(last) = self.pending[level].take() {
-                let out = self.reduce(level + 1, &last, None)?;
-                self.push(level + 1, out)?;
+            if !need {
+                return Ok(None);
             }
+            // Resuming: the level above this one's missing parent was completed earlier;
+            // read it back rather than recompute it from the inputs.
+            let path = slice_path(self.out_root, level, index);
+            return Ok(Some(Source::Input(crate::slice::open_output(&path)?)));
         }
-        Ok(())
+        let mut children = self.children(level, index);
+        let a = match children.next() {
+            Some(c) => self.obtain(level - 1, c, true)?,
+            None => None,
+        };
+        let b = match children.next() {
+            Some(c) => self.obtain(level - 1, c, true)?,
+            None => None,
+        };
+        let Some(a) = a else {
+            return Err(Error::bad_input(
+                self.out_root,
+                "internal: a slice without sources",
+            ));
+        };
+        self.reduce(level, index, &a, b.as_ref()).map(Some)
     }
 
-    /// Writes the next slice of `level` from `a` and `b` (or `a` alone).
-    fn reduce(&mut self, level: usize, a: &Source, b: Option<&Source>) -> Result<Source> {
+    /// The slices of level `level - 1` that level `level` slice `index` comes from.
+    fn children(&self, level: usize, index: usize) -> impl Iterator<Item = usize> {
+        let count = match level {
+            1 => self.plan.slices,
+            _ => self.plan.levels[level - 2].slices,
+        };
+        2 * index..(2 * index + 2).min(count)
+    }
+
+    fn input(&mut self, index: usize) -> Result<Source> {
+        self.check_cancel()?;
+        let slice = self.inputs.take(index)?;
+        let bytes = slice.layout().pixel_bytes() as u64;
+        self.slices_read += 1;
+        self.bytes_read += bytes;
+        match slice.read_path() {
+            ReadPath::ZeroCopy => self.zero_copy_slices += 1,
+            ReadPath::Decoded(_) => self.decoded_slices += 1,
+            ReadPath::Converted(_) => {}
+        }
+        (self.on_event)(Event::SliceRead { index, bytes });
+        Ok(Source::Input(slice))
+    }
+
+    fn check_cancel(&self) -> Result<()> {
+        match self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes level `level` slice `index` from `a` and `b` (or `a` alone).
+    fn reduce(
+        &mut self,
+        level: usize,
+        index: usize,
+        a: &Source,
+        b: Option<&Source>,
+    ) -> Result<Source> {
+        self.check_cancel()?;
         let geometry = &self.plan.levels[level - 1];
-        let index = self.written[level];
         let path = slice_path(self.out_root, level, index);
         let mut out = OutputTiff::create(
             path.clone(),
@@ -353,7 +526,7 @@ impl Cascade<'_, '_> {
             Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), geometry.width),
         }
         let done = out.finish(self.durable)?;
-        self.written[level] += 1;
+        self.files_written += 1;
         (self.on_event)(Event::SliceWritten {
             level,
             index,

@@ -298,7 +298,8 @@ impl Stack {
 pub struct SliceReader<'s> {
     stack: &'s Stack,
     next: usize,
-    pages: Option<(Shared, ::tiff::decoder::Decoder<Cursor<Shared>>)>,
+    /// A multi-page file's bytes and its decoder, on page `.2`.
+    pages: Option<(Shared, ::tiff::decoder::Decoder<Cursor<Shared>>, usize)>,
     /// Where decoded buffers come from; `None` to only probe headers.
     pool: Option<BufferPool>,
 }
@@ -308,34 +309,50 @@ impl Iterator for SliceReader<'_> {
 
     fn next(&mut self) -> Option<Result<SliceFile>> {
         let index = self.next;
-        if index >= self.stack.len() {
-            return None;
-        }
-        self.next += 1;
-        Some(match self.stack {
-            Stack::Files(paths) => open_file(&paths[index], self.pool.as_ref()),
-            Stack::Pages { path, .. } => self.open_page(path, index),
-        })
+        (index < self.stack.len()).then(|| self.open(index))
     }
 }
 
 impl SliceReader<'_> {
+    /// Opens slice `index`, which must not be before the last one opened: slices that are
+    /// not needed (a resumed build) are skipped, never read, but files stay in order.
+    pub fn open(&mut self, index: usize) -> Result<SliceFile> {
+        if index < self.next || index >= self.stack.len() {
+            return Err(Error::bad_input(
+                Path::new(&self.stack.name(index)),
+                format!("slice {index} asked out of order"),
+            ));
+        }
+        self.next = index + 1;
+        match self.stack {
+            Stack::Files(paths) => open_file(&paths[index], self.pool.as_ref()),
+            Stack::Pages { path, .. } => self.open_page(path, index),
+        }
+    }
+
     fn open_page(&mut self, path: &Path, index: usize) -> Result<SliceFile> {
-        let in_page = |e: Error| e.in_page(index);
         if self.pages.is_none() {
             let bytes = Shared(Arc::new(FileBytes::open(path)?));
             let dec = tiff_read::open(path, bytes.clone())?;
-            self.pages = Some((bytes, dec));
-        } else if let Some((_, dec)) = &mut self.pages {
-            dec.next_image()
-                .map_err(|e| Error::bad_input(path, format!("page {index}: {e}")))?;
+            self.pages = Some((bytes, dec, 0));
         }
-        let Some((bytes, dec)) = &mut self.pages else {
+        let Some((bytes, dec, at)) = &mut self.pages else {
             return Err(Error::bad_input(path, "no pages"));
         };
+        // Walking the IFD chain reads headers only.
+        while *at < index {
+            dec.next_image()
+                .map_err(|e| Error::bad_input(path, format!("page {}: {e}", *at + 1)))?;
+            *at += 1;
+        }
         let file = bytes.0.clone();
-        from_tiff(path, Some(index), file, dec, self.pool.as_ref()).map_err(in_page)
+        from_tiff(path, Some(index), file, dec, self.pool.as_ref()).map_err(|e| e.in_page(index))
     }
+}
+
+/// Opens one TIFF file we wrote (an output of an earlier run) to read its pixels.
+pub fn open_output(path: &Path) -> Result<SliceFile> {
+    open_file(path, Some(&BufferPool::default()))
 }
 
 /// Decodes into a buffer of `pool` with `decode`, or only probes the layout without a pool.
