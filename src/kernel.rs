@@ -4,6 +4,10 @@
 //! `(a+b+c+d+2)>>2`, then averages the two halves with `(p+q+1)>>1`. Doing both in one pass
 //! over four input rows gives the same bits without an intermediate halved slice.
 
+use rayon::prelude::*;
+
+use crate::plane::Plane;
+
 /// A pixel type ctpyramid reduces: `u8` or `u16`, read in the file's own layout.
 pub trait Sample: bytemuck::Pod + Default + Send + Sync + 'static {
     const BITS: u16;
@@ -84,6 +88,32 @@ pub fn halve_row<T: Sample>(a0: &[T], a1: &[T], out: &mut [T]) {
     {
         *o = T::narrow(quad(a0, a1));
     }
+}
+
+/// Rows scratch for one rayon task; stays empty (no allocation) on the zero-copy path.
+#[derive(Default)]
+struct Scratch<T> {
+    rows: [Vec<T>; 4],
+}
+
+/// Fills `out` (rows of `width`) with slice `a` and `b` reduced (or `a` halved alone), output
+/// rows spread over rayon's threads.
+pub fn reduce_slices<T: Sample>(a: &Plane<T>, b: Option<&Plane<T>>, out: &mut [T], width: usize) {
+    // About 32 KiB of output per task: large enough to amortize scheduling, small enough to
+    // balance rows over cores.
+    let rows_per_task = (32 * 1024 / (width * std::mem::size_of::<T>()).max(1)).max(1);
+    out.par_chunks_mut(width.max(1))
+        .enumerate()
+        .with_min_len(rows_per_task)
+        .for_each_init(Scratch::<T>::default, |scratch, (y, row)| {
+            let [s0, s1, s2, s3] = &mut scratch.rows;
+            let a0 = a.row(2 * y, s0);
+            let a1 = a.row(2 * y + 1, s1);
+            match b {
+                Some(b) => reduce_pair_row(a0, a1, b.row(2 * y, s2), b.row(2 * y + 1, s3), row),
+                None => halve_row(a0, a1, row),
+            }
+        });
 }
 
 #[cfg(test)]

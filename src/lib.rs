@@ -11,6 +11,7 @@
 //! # Ok::<(), ctpyramid::Error>(())
 //! ```
 
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod discover;
@@ -21,8 +22,10 @@ pub mod layout;
 pub mod output;
 pub mod plane;
 pub mod pyramid;
+pub mod sigbus;
 pub mod slice;
 
 pub use error::{Error, Result};
 pub use layout::Depth;
 pub use pyramid::{build, BuildOptions, Event, Level, Plan, Summary, DEFAULT_MIN_SIZE};
+pub use slice::ReadMode;

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ctpyramid::discover::{Pattern, Selection};
-use ctpyramid::{build, BuildOptions, Event, Summary};
+use ctpyramid::{build, BuildOptions, Event, ReadMode, Summary};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -50,6 +50,24 @@ enum Command {
         /// As for build
         #[arg(long, default_value_t = ctpyramid::DEFAULT_MIN_SIZE)]
         min_size: usize,
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Measure how fast each way of reading (mmap, buffered, the tiff crate's full decode)
+    /// reads and reduces a stack, against a plain sequential read of its files; writes nothing
+    Bench {
+        /// Folder of slices, or a multi-page TIFF
+        dir: PathBuf,
+        /// Runs of each method; the median is reported
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Drop the files from the page cache before every run (posix_fadvise, no root
+        /// needed), to measure the disk rather than memory
+        #[arg(long)]
+        cold: bool,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         select: SelectArgs,
     },
@@ -145,6 +163,29 @@ struct BuildArgs {
     /// Progress display
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     progress: Progress,
+    /// How input files are brought into memory (outputs are identical whatever it is)
+    #[arg(long, value_enum, default_value_t = Reader::Auto)]
+    reader: Reader,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Reader {
+    /// Mapped, except on network filesystems (NFS, SMB, FUSE), where read
+    Auto,
+    /// Memory-mapped, rows borrowed in place (zero-copy)
+    Mmap,
+    /// Plain reads into one reused buffer
+    Buffered,
+}
+
+impl From<Reader> for ReadMode {
+    fn from(r: Reader) -> ReadMode {
+        match r {
+            Reader::Auto => ReadMode::Auto,
+            Reader::Mmap => ReadMode::Mmap,
+            Reader::Buffered => ReadMode::Buffered,
+        }
+    }
 }
 
 /// Prints a line to stdout. A closed pipe (`ctpyramid inspect DIR | head`) is not an error
@@ -161,6 +202,7 @@ macro_rules! say {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let signals = Signals::install();
+    ctpyramid::sigbus::install();
     let result = match cli.command {
         Command::Build { dir, select, args } => {
             run_build(dir, select.selection(), &args, &signals).map(|_| ())
@@ -185,6 +227,13 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e),
         },
+        Command::Bench {
+            dir,
+            runs,
+            cold,
+            json,
+            select,
+        } => run_bench(dir, runs, cold, json, select.selection()),
         Command::Demo {
             dir,
             slices,
@@ -273,6 +322,7 @@ fn run_build(
         selection,
         force: args.force,
         cancel: Some(signals.cancel.clone()),
+        reader: args.reader.into(),
         ..BuildOptions::new(dir)
     };
     let progress = match args.progress {
@@ -392,6 +442,72 @@ fn run_build(
         print_summary(&summary);
     }
     Ok(summary)
+}
+
+fn run_bench(
+    dir: PathBuf,
+    runs: usize,
+    cold: bool,
+    json: bool,
+    selection: Selection,
+) -> ctpyramid::Result<()> {
+    use ctpyramid::bench::{bench, BenchOptions};
+    let options = BenchOptions {
+        runs,
+        cold,
+        selection,
+        ..BenchOptions::new(dir)
+    };
+    let report = bench(&options)?;
+    let floor = report.timings.first().map(|t| t.median().as_secs_f64());
+    if json {
+        json_line(serde_json::json!({
+            "slices": report.slices,
+            "slice": report.layout,
+            "file_bytes": report.file_bytes,
+            "cold": report.cold,
+            "methods": report.timings.iter().map(|t| serde_json::json!({
+                "method": t.method.name(),
+                "median_s": t.median().as_secs_f64(),
+                "runs_s": t.runs.iter().map(|r| r.as_secs_f64()).collect::<Vec<_>>(),
+                "bytes": t.bytes,
+                "gb_per_s": t.gb_per_s(),
+            })).collect::<Vec<_>>(),
+            "best_reader": report.best_reader().map(|t| t.method.name()),
+        }));
+        return Ok(());
+    }
+    say!(
+        "{} slices of {}, {:.2} GB of files, {} cache, median of {} run(s); read and reduced \
+         to level 1 in memory, nothing written",
+        report.slices,
+        report.layout,
+        report.file_bytes as f64 / 1e9,
+        if report.cold { "cold" } else { "warm" },
+        runs.max(1)
+    );
+    say!(
+        "{:<20} {:>10} {:>10} {:>10}",
+        "method",
+        "time (s)",
+        "GB/s",
+        "x cat"
+    );
+    for t in &report.timings {
+        let secs = t.median().as_secs_f64();
+        let ratio = floor.map_or(String::new(), |f| format!("{:.2}", secs / f.max(1e-9)));
+        say!(
+            "{:<20} {:>10.3} {:>10.2} {:>10}",
+            t.method.name(),
+            secs,
+            t.gb_per_s(),
+            ratio
+        );
+    }
+    if let Some(best) = report.best_reader() {
+        say!("best reader on this disk: --reader {}", best.method.name());
+    }
+    Ok(())
 }
 
 fn print_summary(s: &Summary) {

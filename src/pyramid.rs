@@ -12,15 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 use crate::discover::{select, Selection};
 use crate::error::{Error, Result};
-use crate::kernel::{halve_row, reduce_pair_row, Sample};
+use crate::kernel::{reduce_slices, Sample};
 use crate::layout::{Depth, SliceLayout};
 use crate::output::{FinishedTiff, OutputTiff};
 use crate::plane::Plane;
-use crate::slice::{ReadPath, SliceFile, SliceReader, Stack};
+use crate::slice::{ReadMode, ReadPath, SliceFile, SliceReader, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -95,6 +93,8 @@ pub struct BuildOptions {
     /// Set (by a signal handler, a GUI's cancel button) to stop the build between two output
     /// files: it then returns [`Error::Cancelled`], every output complete or absent.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// How input files are brought into memory; outputs are the same whatever it is.
+    pub reader: ReadMode,
 }
 
 impl BuildOptions {
@@ -107,6 +107,7 @@ impl BuildOptions {
             selection: Selection::Auto,
             force: false,
             cancel: None,
+            reader: ReadMode::Auto,
         }
     }
 
@@ -225,7 +226,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         cancel: options.cancel.as_deref(),
         done: &done,
         inputs: Inputs {
-            reader: stack.reader(),
+            reader: stack.reader_with(options.reader),
             order: to_read.into_iter().peekable(),
             next: None,
             first: first.layout().clone(),
@@ -536,31 +537,13 @@ impl Cascade<'_, '_> {
     }
 }
 
-/// Rows scratch for one rayon task; stays empty (no allocation) on the zero-copy path.
-#[derive(Default)]
-struct Scratch<T> {
-    rows: [Vec<T>; 4],
-}
-
-/// Fills `out` (rows of `width`) from `a` and `b`, rows in parallel.
 fn reduce_planes<T: Sample>(a: &Source, b: Option<&Source>, out: &mut [T], width: usize) {
-    let a = a.plane::<T>();
-    let b = b.map(|b| b.plane::<T>());
-    // About 32 KiB of output per task: large enough to amortize scheduling, small enough to
-    // balance rows over cores.
-    let rows_per_task = (32 * 1024 / (width * std::mem::size_of::<T>())).max(1);
-    out.par_chunks_mut(width)
-        .enumerate()
-        .with_min_len(rows_per_task)
-        .for_each_init(Scratch::<T>::default, |scratch, (y, row)| {
-            let [s0, s1, s2, s3] = &mut scratch.rows;
-            let a0 = a.row(2 * y, s0);
-            let a1 = a.row(2 * y + 1, s1);
-            match &b {
-                Some(b) => reduce_pair_row(a0, a1, b.row(2 * y, s2), b.row(2 * y + 1, s3), row),
-                None => halve_row(a0, a1, row),
-            }
-        });
+    reduce_slices(
+        &a.plane::<T>(),
+        b.map(|b| b.plane::<T>()).as_ref(),
+        out,
+        width,
+    );
 }
 
 #[cfg(test)]

@@ -16,39 +16,90 @@ use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, SliceLayout};
 use crate::plane::Plane;
+use crate::sigbus::{self, Registration};
 
-/// The bytes of a file: a read-only map when the OS gives one, the file read into memory
-/// when it does not (an empty file, a filesystem without mmap).
+/// How input files are brought into memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReadMode {
+    /// Mapped, except files on network filesystems (NFS, SMB, FUSE...), which are read: a
+    /// map there gains nothing and faults if another host truncates the file.
+    #[default]
+    Auto,
+    /// Mapped whenever the OS allows it.
+    Mmap,
+    /// Read with plain `read` calls into a buffer reused from file to file.
+    Buffered,
+}
+
+impl ReadMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadMode::Auto => "auto",
+            ReadMode::Mmap => "mmap",
+            ReadMode::Buffered => "buffered",
+        }
+    }
+}
+
+/// The bytes of a file: a read-only map, or the file read into a buffer (by choice, or when
+/// the OS will not map it: an empty file, a filesystem without mmap).
 pub enum FileBytes {
-    Mapped(Mmap),
-    Read(Vec<u8>),
+    /// The registration comes first so it is dropped, and the range forgotten by the SIGBUS
+    /// handler, before the map is unmapped.
+    Mapped(Registration, Mmap),
+    /// The first `.1` bytes of the buffer, handed back to the pool (if any) when dropped.
+    Read(Buffer, usize, Option<BufferPool>),
 }
 
 impl FileBytes {
-    pub fn open(path: &Path) -> Result<FileBytes> {
+    /// The bytes of `path`, mapped or read as `mode` says; buffers come from `pool`.
+    pub fn open(path: &Path, mode: ReadMode, pool: Option<&BufferPool>) -> Result<FileBytes> {
         let file = File::open(path).map_err(|e| Error::read(path, e))?;
         let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
         let len = usize::try_from(len)
             .map_err(|_| Error::bad_input(path, "file is larger than the address space"))?;
-        if let Some(map) = map(&file, len) {
-            return Ok(FileBytes::Mapped(map));
+        let map_it = match mode {
+            ReadMode::Mmap => true,
+            ReadMode::Buffered => false,
+            ReadMode::Auto => !on_network_filesystem(&file),
+        };
+        if map_it {
+            if let Some(map) = map(&file, len) {
+                let registration = sigbus::register(map.as_ptr(), map.len(), path, false);
+                return Ok(FileBytes::Mapped(registration, map));
+            }
         }
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(len)
-            .map_err(|_| Error::bad_input(path, "cannot allocate memory to read the file"))?;
+        let mut buffer = pool.map(BufferPool::take).unwrap_or_default();
+        let bytes = buffer
+            .bytes_mut(len)
+            .map_err(|reason| Error::bad_input(path, reason))?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         (&file)
-            .read_to_end(&mut buf)
+            .read_exact(bytes)
             .map_err(|e| Error::read(path, e))?;
-        Ok(FileBytes::Read(buf))
+        Ok(FileBytes::Read(buffer, len, pool.cloned()))
     }
 
     /// Asks the kernel to start reading `len` bytes from `offset` now, so they are in memory
     /// by the time the kernels reach them: disk reads overlap with reducing the previous pair.
     pub fn prefetch(&self, offset: usize, len: usize) {
-        if let FileBytes::Mapped(m) = self {
+        if let FileBytes::Mapped(_, m) = self {
             let len = len.min(m.len().saturating_sub(offset));
             // Advice only: a kernel that ignores it costs speed, never correctness.
             let _ = m.advise_range(Advice::WillNeed, offset, len);
+        }
+    }
+
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, FileBytes::Mapped(..))
+    }
+}
+
+impl Drop for FileBytes {
+    fn drop(&mut self) {
+        if let FileBytes::Read(buffer, _, Some(pool)) = self {
+            pool.give(std::mem::take(buffer));
         }
     }
 }
@@ -57,8 +108,8 @@ impl std::ops::Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            FileBytes::Mapped(m) => m,
-            FileBytes::Read(v) => v,
+            FileBytes::Mapped(_, m) => m,
+            FileBytes::Read(b, len, _) => &b.bytes()[..*len],
         }
     }
 }
@@ -68,13 +119,40 @@ fn map(file: &File, len: usize) -> Option<Mmap> {
         return None;
     }
     // SAFETY: the map is read-only and private to this process; ctpyramid never writes input
-    // files. Another process truncating the file while it is mapped would make reads of the
-    // lost pages fault (SIGBUS); the length was read just above and every access is checked
-    // against it, which is all a process can do short of copying the file.
+    // files. Another process truncating the file while it is mapped makes reads of the lost
+    // pages fault (SIGBUS): the length was read just above and every access is checked
+    // against it, and the map is registered with the SIGBUS handler (`crate::sigbus`), which
+    // turns such a fault into an error naming the file instead of a crash.
     let map = unsafe { MmapOptions::new().len(len).map(file) }.ok()?;
     // The kernels walk each file front to back, once.
     let _ = map.advise(Advice::Sequential);
     Some(map)
+}
+
+/// Whether `file` lives on a network (or FUSE) filesystem, where `Auto` reads rather than maps.
+fn on_network_filesystem(file: &File) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        const NETWORK: &[i64] = &[
+            0x6969,      // NFS
+            0x517B,      // SMB
+            0xFF53_4D42, // CIFS
+            0xFE53_4D42, // SMB2
+            0x6573_5546, // FUSE (sshfs, most cluster filesystems' clients)
+            0x0102_1997, // 9P
+            0x0BD0_0BD0, // Lustre
+            0x4750_4653, // GPFS
+        ];
+        // `f_type` is i64 here, u32 or i32 on other targets.
+        #[allow(clippy::unnecessary_cast)]
+        let network = rustix::fs::fstatfs(file).is_ok_and(|s| NETWORK.contains(&(s.f_type as i64)));
+        network
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        false
+    }
 }
 
 /// Shares a file's bytes between the pages of a multi-page TIFF and the decoder walking them.
@@ -87,10 +165,10 @@ impl AsRef<[u8]> for Shared {
     }
 }
 
-/// Decoded buffers handed back when their slice is dropped, so a build allocates a few
-/// buffers in all rather than one per slice.
+/// Buffers (decoded slices, files read rather than mapped) handed back when their slice is
+/// dropped, so a build allocates a few buffers in all rather than one per slice.
 #[derive(Clone, Default)]
-struct BufferPool(Arc<Mutex<Vec<Buffer>>>);
+pub struct BufferPool(Arc<Mutex<Vec<Buffer>>>);
 
 impl BufferPool {
     fn take(&self) -> Buffer {
@@ -189,8 +267,8 @@ impl SliceFile {
             Depth::U16 => self.plane::<u16>().conversion(),
         };
         match (conversion, &self.pixels) {
-            (None, Pixels::File(f)) if matches!(**f, FileBytes::Mapped(_)) => ReadPath::ZeroCopy,
-            (None, _) => ReadPath::Converted("file read into memory (could not be mapped)"),
+            (None, Pixels::File(f)) if f.is_mapped() => ReadPath::ZeroCopy,
+            (None, _) => ReadPath::Converted("read into a buffer"),
             (Some(why), _) => ReadPath::Converted(why),
         }
     }
@@ -232,7 +310,7 @@ impl Stack {
     /// Files as listed; a single TIFF file with several pages becomes the stack of its pages.
     pub fn new(paths: Vec<PathBuf>) -> Result<Stack> {
         if let [path] = paths.as_slice() {
-            let bytes = FileBytes::open(path)?;
+            let bytes = FileBytes::open(path, ReadMode::Mmap, None)?;
             if Format::sniff(&bytes) == Some(Format::Tiff) {
                 let mut dec = tiff_read::open(path, &bytes[..])?;
                 let mut pages = 1;
@@ -276,7 +354,14 @@ impl Stack {
 
     /// Opens the slices one after another, in order, decoding those that need it.
     pub fn reader(&self) -> SliceReader<'_> {
+        self.reader_with(ReadMode::Auto)
+    }
+
+    /// [`Stack::reader`], bringing files into memory as `mode` says. The pages of a
+    /// multi-page file are always mapped: reading a whole stack into memory is not an option.
+    pub fn reader_with(&self, mode: ReadMode) -> SliceReader<'_> {
         SliceReader {
+            mode,
             stack: self,
             next: 0,
             pages: None,
@@ -302,6 +387,7 @@ pub struct SliceReader<'s> {
     pages: Option<(Shared, ::tiff::decoder::Decoder<Cursor<Shared>>, usize)>,
     /// Where decoded buffers come from; `None` to only probe headers.
     pool: Option<BufferPool>,
+    mode: ReadMode,
 }
 
 impl Iterator for SliceReader<'_> {
@@ -325,14 +411,14 @@ impl SliceReader<'_> {
         }
         self.next = index + 1;
         match self.stack {
-            Stack::Files(paths) => open_file(&paths[index], self.pool.as_ref()),
+            Stack::Files(paths) => open_file(&paths[index], self.mode, self.pool.as_ref()),
             Stack::Pages { path, .. } => self.open_page(path, index),
         }
     }
 
     fn open_page(&mut self, path: &Path, index: usize) -> Result<SliceFile> {
         if self.pages.is_none() {
-            let bytes = Shared(Arc::new(FileBytes::open(path)?));
+            let bytes = Shared(Arc::new(FileBytes::open(path, ReadMode::Mmap, None)?));
             let dec = tiff_read::open(path, bytes.clone())?;
             self.pages = Some((bytes, dec, 0));
         }
@@ -352,7 +438,7 @@ impl SliceReader<'_> {
 
 /// Opens one TIFF file we wrote (an output of an earlier run) to read its pixels.
 pub fn open_output(path: &Path) -> Result<SliceFile> {
-    open_file(path, Some(&BufferPool::default()))
+    open_file(path, ReadMode::Auto, Some(&BufferPool::default()))
 }
 
 /// Decodes into a buffer of `pool` with `decode`, or only probes the layout without a pool.
@@ -370,8 +456,10 @@ fn decoded(
     Ok((layout?, pixels))
 }
 
-fn open_file(path: &Path, pool: Option<&BufferPool>) -> Result<SliceFile> {
-    let file = Arc::new(FileBytes::open(path)?);
+fn open_file(path: &Path, mode: ReadMode, pool: Option<&BufferPool>) -> Result<SliceFile> {
+    // Probing reads headers only: a map, never a whole file read.
+    let mode = if pool.is_none() { ReadMode::Auto } else { mode };
+    let file = Arc::new(FileBytes::open(path, mode, pool)?);
     let format = Format::sniff(&file).ok_or_else(|| {
         Error::bad_input(
             path,

@@ -43,13 +43,30 @@ fn manifest(dir: &Path) -> (usize, Vec<LevelSpec>) {
     (min_size, levels)
 }
 
+/// Builds fixture stack `name` with each reader and compares every output with the reference.
 fn check_stack(name: &str) {
+    for reader in ["mmap", "buffered"] {
+        check_stack_with(name, reader);
+    }
+}
+
+fn check_stack_with(name: &str, reader: &str) {
     let input = fixtures().join("stacks").join(name);
     let expected = fixtures().join("expected").join(name);
     let (min_size, levels) = manifest(&expected);
     let work = copy_fixture(&input);
     let dir = work.path().to_str().unwrap();
-    let out = ctpyramid(&["build", dir, "--min-size", &min_size.to_string(), "--quiet"]);
+    let min_size = min_size.to_string();
+    let out = ctpyramid(&[
+        "build",
+        dir,
+        "--min-size",
+        &min_size,
+        "--quiet",
+        "--reader",
+        reader,
+    ]);
+    let name = &format!("{name} (--reader {reader})");
     assert!(
         out.status.success(),
         "{name}: exit {:?}: {}",

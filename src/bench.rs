@@ -1,0 +1,317 @@
+//! `ctpyramid bench`: how fast this machine's disk and cores read and reduce a stack, by each
+//! way of reading it, without writing anything.
+//!
+//! Each reader reads every slice in order and reduces the pairs into level 1 in memory (the
+//! bulk of a build's work: the deeper levels add about 1/7 of it). `cat` is the floor: the
+//! files read with plain sequential `read` calls and thrown away. `tiff crate decode` is the
+//! conventional path (what CTHarvester's module does through the `image` crate): each file
+//! fully decoded into a fresh buffer, then reduced.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::discover::{select, Selection};
+use crate::error::{Error, Result};
+use crate::kernel::{reduce_slices, Sample};
+use crate::layout::{Depth, Encoding, SliceLayout};
+use crate::plane::Plane;
+use crate::slice::{ReadMode, SliceFile, Stack};
+
+/// One way of reading the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Plain sequential reads of the files, thrown away: the floor.
+    Cat,
+    Reader(ReadMode),
+    /// The `tiff` crate's full decode of each file into a new buffer, then the kernels.
+    TiffDecode,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Cat => "cat (read only)",
+            Method::Reader(ReadMode::Mmap) => "mmap",
+            Method::Reader(ReadMode::Buffered) => "buffered",
+            Method::Reader(ReadMode::Auto) => "auto",
+            Method::TiffDecode => "tiff crate decode",
+        }
+    }
+}
+
+/// The timings of one method.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    pub method: Method,
+    /// Every run, in order.
+    pub runs: Vec<Duration>,
+    /// Bytes of the files (cat) or of pixels (the others) each run read.
+    pub bytes: u64,
+}
+
+impl Timing {
+    pub fn median(&self) -> Duration {
+        let mut runs = self.runs.clone();
+        runs.sort();
+        runs.get(runs.len() / 2).copied().unwrap_or_default()
+    }
+
+    pub fn gb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e9 / self.median().as_secs_f64().max(1e-9)
+    }
+}
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub input: PathBuf,
+    pub selection: Selection,
+    pub runs: usize,
+    /// Drop the stack's files from the page cache before every run (`posix_fadvise`
+    /// DONTNEED: no root needed), to measure reading from the disk rather than from memory.
+    pub cold: bool,
+    pub methods: Vec<Method>,
+}
+
+impl BenchOptions {
+    pub fn new(input: impl Into<PathBuf>) -> Self {
+        BenchOptions {
+            input: input.into(),
+            selection: Selection::Auto,
+            runs: 3,
+            cold: false,
+            methods: vec![
+                Method::Cat,
+                Method::Reader(ReadMode::Mmap),
+                Method::Reader(ReadMode::Buffered),
+                Method::TiffDecode,
+            ],
+        }
+    }
+}
+
+/// The stack measured and the timings.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub slices: usize,
+    pub layout: String,
+    pub file_bytes: u64,
+    pub cold: bool,
+    pub timings: Vec<Timing>,
+}
+
+impl Report {
+    /// The fastest of the readers a build can use.
+    pub fn best_reader(&self) -> Option<&Timing> {
+        self.timings
+            .iter()
+            .filter(|t| matches!(t.method, Method::Reader(_)))
+            .min_by_key(|t| t.median())
+    }
+}
+
+/// Runs every method `runs` times, methods interleaved run by run so that a machine's drift
+/// (another job, thermal limits) spreads over all of them.
+pub fn bench(options: &BenchOptions) -> Result<Report> {
+    let listing = select(&options.input, &options.selection)?;
+    let files = listing.paths.clone();
+    let stack = Stack::new(listing.paths)?;
+    let first = match stack.prober().next() {
+        Some(first) => first?,
+        None => {
+            return Err(Error::NoSlices {
+                dir: options.input.clone(),
+            })
+        }
+    };
+    let layout = first.layout().clone();
+    let file_bytes = files
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .map_err(|e| Error::read(p, e))
+        })
+        .sum::<Result<u64>>()?;
+    // The decode path reads one image a file: it has no equivalent for a multi-page file.
+    let pages = matches!(stack, Stack::Pages { .. });
+    let mut timings: Vec<Timing> = options
+        .methods
+        .iter()
+        .filter(|&&m| !(pages && m == Method::TiffDecode))
+        .map(|&method| Timing {
+            method,
+            runs: Vec::new(),
+            bytes: 0,
+        })
+        .collect();
+    let mut out = vec![0u16; (layout.width / 2) * (layout.height / 2)];
+    for _ in 0..options.runs.max(1) {
+        for timing in &mut timings {
+            if options.cold {
+                evict(&files);
+            }
+            let start = Instant::now();
+            timing.bytes = match timing.method {
+                Method::Cat => cat(&files)?,
+                Method::Reader(mode) => read_and_reduce(&stack, mode, &layout, &mut out)?,
+                Method::TiffDecode => decode_and_reduce(&files, &layout, &mut out)?,
+            };
+            timing.runs.push(start.elapsed());
+        }
+    }
+    Ok(Report {
+        slices: stack.len(),
+        layout: layout.describe(),
+        file_bytes,
+        cold: options.cold,
+        timings,
+    })
+}
+
+/// Asks the kernel to drop the files' cached pages.
+fn evict(files: &[PathBuf]) {
+    for path in files {
+        if let Ok(file) = File::open(path) {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
+            drop(file);
+        }
+    }
+}
+
+fn cat(files: &[PathBuf]) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0;
+    for path in files {
+        let mut file = File::open(path).map_err(|e| Error::read(path, e))?;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| Error::read(path, e))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+    }
+    Ok(total)
+}
+
+fn reduce_into(a: &SliceFile, b: Option<&SliceFile>, out: &mut [u16], width: usize) {
+    fn go<T: Sample>(a: &SliceFile, b: Option<&SliceFile>, out: &mut [T], width: usize) {
+        reduce_slices(
+            &a.plane::<T>(),
+            b.map(|b| b.plane::<T>()).as_ref(),
+            out,
+            width,
+        );
+    }
+    match a.layout().depth {
+        Depth::U8 => {
+            let out: &mut [u8] = bytemuck::cast_slice_mut(out);
+            go::<u8>(a, b, &mut out[..width * (a.layout().height / 2)], width)
+        }
+        Depth::U16 => go::<u16>(a, b, out, width),
+    }
+}
+
+fn read_and_reduce(
+    stack: &Stack,
+    mode: ReadMode,
+    first: &SliceLayout,
+    out: &mut [u16],
+) -> Result<u64> {
+    let mut bytes = 0;
+    let mut pending: Option<SliceFile> = None;
+    for slice in stack.reader_with(mode) {
+        let slice = slice?;
+        check(&slice.name(), slice.layout(), first)?;
+        bytes += slice.layout().pixel_bytes() as u64;
+        match pending.take() {
+            None => pending = Some(slice),
+            Some(a) => reduce_into(&a, Some(&slice), out, first.width / 2),
+        }
+    }
+    if let Some(a) = pending {
+        reduce_into(&a, None, out, first.width / 2);
+    }
+    Ok(bytes)
+}
+
+fn check(name: &str, layout: &SliceLayout, first: &SliceLayout) -> Result<()> {
+    if (layout.width, layout.height, layout.depth) != (first.width, first.height, first.depth) {
+        return Err(Error::bad_input(
+            Path::new(name),
+            format!(
+                "slice is {}, the first is {}",
+                layout.describe(),
+                first.describe()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The conventional path: every file decoded whole into a new buffer by the `tiff` crate.
+fn decode_and_reduce(files: &[PathBuf], first: &SliceLayout, out: &mut [u16]) -> Result<u64> {
+    use tiff::decoder::{Decoder, DecodingResult};
+    let decode = |path: &Path| -> Result<Vec<u8>> {
+        let file = File::open(path).map_err(|e| Error::read(path, e))?;
+        let mut dec = Decoder::new(std::io::BufReader::new(file))
+            .map_err(|e| Error::bad_input(path, e.to_string()))?;
+        match dec
+            .read_image()
+            .map_err(|e| Error::bad_input(path, e.to_string()))?
+        {
+            DecodingResult::U8(v) => Ok(v),
+            DecodingResult::U16(v) => Ok(bytemuck::cast_slice(&v).to_vec()),
+            _ => Err(Error::bad_input(path, "not an 8- or 16-bit image")),
+        }
+    };
+    let layout = SliceLayout::contiguous(
+        first.width,
+        first.height,
+        first.depth,
+        Encoding::native_gray(),
+    );
+    let mut bytes = 0;
+    let mut pending: Option<Vec<u8>> = None;
+    let reduce = |a: &[u8], b: Option<&[u8]>, out: &mut [u16]| -> Result<()> {
+        layout
+            .check(a.len())
+            .map_err(|r| Error::bad_input(Path::new("decoded"), r))?;
+        if let Some(b) = b {
+            layout
+                .check(b.len())
+                .map_err(|r| Error::bad_input(Path::new("decoded"), r))?;
+        }
+        let w = first.width / 2;
+        match first.depth {
+            Depth::U8 => {
+                let out: &mut [u8] = bytemuck::cast_slice_mut(out);
+                let pa = Plane::<u8>::new(a, &layout);
+                let pb = b.map(|b| Plane::<u8>::new(b, &layout));
+                reduce_slices(&pa, pb.as_ref(), &mut out[..w * (first.height / 2)], w);
+            }
+            Depth::U16 => {
+                let pa = Plane::<u16>::new(a, &layout);
+                let pb = b.map(|b| Plane::<u16>::new(b, &layout));
+                reduce_slices(&pa, pb.as_ref(), out, w);
+            }
+        }
+        Ok(())
+    };
+    for path in files {
+        let pixels = decode(path)?;
+        bytes += pixels.len() as u64;
+        match pending.take() {
+            None => pending = Some(pixels),
+            Some(a) => reduce(&a, Some(&pixels), out)?,
+        }
+    }
+    if let Some(a) = pending {
+        reduce(&a, None, out)?;
+    }
+    Ok(bytes)
+}

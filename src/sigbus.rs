@@ -1,0 +1,153 @@
+//! A file truncated or rewritten by another program while it is mapped makes reads of the
+//! lost pages fault with SIGBUS, which would kill the process with a core dump and no word of
+//! which file. This module turns that into ctpyramid's usual one-line error naming the file.
+//!
+//! Every map registers its address range and its file's name in a fixed table of slots
+//! ([`Registration`]); the handler, installed by [`install`], finds the slot holding the
+//! faulting address, writes `ctpyramid: error: <file>: ...` to stderr and exits with code 1.
+//! Output files are written under temporary names, so nothing complete-looking is left.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+
+const SLOTS: usize = 32;
+const NAME_BYTES: usize = 1024;
+
+struct Slot {
+    /// 0 while free or being filled; the map's length once `start` and `name` are valid.
+    len: AtomicUsize,
+    start: AtomicUsize,
+    taken: AtomicBool,
+    name_len: AtomicUsize,
+    name: [AtomicU8; NAME_BYTES],
+    /// What happened, for the message: reading an input or writing an output.
+    writing: AtomicBool,
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // only used to initialize TABLE
+const FREE: Slot = Slot {
+    len: AtomicUsize::new(0),
+    start: AtomicUsize::new(0),
+    taken: AtomicBool::new(false),
+    name_len: AtomicUsize::new(0),
+    name: [const { AtomicU8::new(0) }; NAME_BYTES],
+    writing: AtomicBool::new(false),
+};
+
+/// Plain atomics only: the handler must not lock or allocate.
+static TABLE: [Slot; SLOTS] = [FREE; SLOTS];
+
+/// A map's entry in the table, freed when dropped (before the map is unmapped).
+#[derive(Debug)]
+pub struct Registration(Option<usize>);
+
+/// Records that `len` bytes from `start` are a map of `path`. With every slot taken (never in
+/// a build, which holds a few maps) the map is simply not named if it faults.
+pub fn register(start: *const u8, len: usize, path: &Path, writing: bool) -> Registration {
+    for (i, slot) in TABLE.iter().enumerate() {
+        if slot
+            .taken
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            let name = path.as_os_str().as_encoded_bytes();
+            let n = name.len().min(NAME_BYTES);
+            for (dst, &src) in slot.name.iter().zip(&name[..n]) {
+                dst.store(src, Ordering::Relaxed);
+            }
+            slot.name_len.store(n, Ordering::Relaxed);
+            slot.writing.store(writing, Ordering::Relaxed);
+            slot.start.store(start as usize, Ordering::Relaxed);
+            // Published last: the handler reads a slot only once `len` says it is complete.
+            slot.len.store(len, Ordering::Release);
+            return Registration(Some(i));
+        }
+    }
+    Registration(None)
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(i) = self.0 {
+            TABLE[i].len.store(0, Ordering::Release);
+            TABLE[i].taken.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Installs the SIGBUS handler for the process. Idempotent; the CLI calls it at start, and a
+/// library user may too (it replaces any SIGBUS handler of theirs).
+pub fn install() {
+    #[cfg(unix)]
+    imp::install();
+}
+
+#[cfg(unix)]
+mod imp {
+    use super::*;
+
+    pub fn install() {
+        // SAFETY: `sigaction` with a zeroed struct, an empty mask and a handler of the
+        // SA_SIGINFO signature is the documented way to install a handler; the handler only
+        // reads atomics and calls the async-signal-safe `write` and `_exit`.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    }
+
+    fn write_all(bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // SAFETY: writes from a valid slice to stderr; async-signal-safe.
+            let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+            if n <= 0 {
+                return;
+            }
+            rest = &rest[n as usize..];
+        }
+    }
+
+    extern "C" fn on_sigbus(
+        _signal: libc::c_int,
+        info: *mut libc::siginfo_t,
+        _: *mut libc::c_void,
+    ) {
+        // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
+        let addr = unsafe { (*info).si_addr() } as usize;
+        let slot = TABLE.iter().find(|s| {
+            let len = s.len.load(Ordering::Acquire);
+            let start = s.start.load(Ordering::Relaxed);
+            len > 0 && addr >= start && addr - start < len
+        });
+        write_all(b"ctpyramid: error: ");
+        match slot {
+            Some(s) => {
+                let mut name = [0u8; NAME_BYTES];
+                let n = s.name_len.load(Ordering::Relaxed).min(NAME_BYTES);
+                for (dst, src) in name.iter_mut().zip(&s.name[..n]) {
+                    *dst = src.load(Ordering::Relaxed);
+                }
+                write_all(&name[..n]);
+                if s.writing.load(Ordering::Relaxed) {
+                    write_all(b": cannot write: the output file's storage failed while mapped (disk full, or removed)\n");
+                } else {
+                    write_all(b": file changed while being read (truncated or rewritten by another program); run again once it is complete\n");
+                }
+            }
+            None => write_all(b"a memory-mapped file changed while being read (SIGBUS)\n"),
+        }
+        // SAFETY: `_exit` is async-signal-safe and never returns; temporary outputs keep
+        // their hidden names and are removed by the next run.
+        unsafe {
+            libc::_exit(if slot.is_some_and(|s| s.writing.load(Ordering::Relaxed)) {
+                3
+            } else {
+                1
+            })
+        }
+    }
+}
