@@ -99,7 +99,7 @@ pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<R
     let stack = Stack::new(listing.paths)?;
     let mut slices = Vec::with_capacity(stack.len());
     let mut problems = Vec::new();
-    let mut first: Option<(String, SliceLayout)> = None;
+    let mut first: Option<SliceFile> = None;
     for (index, slice) in stack.prober().enumerate() {
         let slice = match slice {
             Ok(s) => s,
@@ -110,23 +110,16 @@ pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<R
                 continue;
             }
         };
-        let l = slice.layout();
+        let kind = SliceKind::of(&slice);
         match &first {
-            None => first = Some((slice.name(), l.clone())),
-            Some((first_name, f)) => {
-                if (l.width, l.height, l.depth) != (f.width, f.height, f.depth) {
-                    problems.push((
-                        slice.name(),
-                        format!(
-                            "slice is {}, first slice {first_name} is {}",
-                            l.describe(),
-                            f.describe()
-                        ),
-                    ));
+            None => first = Some(slice),
+            Some(f) => {
+                if let Err(e) = slice.check_matches(f) {
+                    problems.push((slice.name(), e.to_string()));
                 }
             }
         }
-        slices.push((slice.name(), Ok(SliceKind::of(&slice))));
+        slices.push((stack.name(index), Ok(kind)));
     }
     let file_bytes = match &stack {
         Stack::Files(paths) => paths
@@ -136,7 +129,10 @@ pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<R
             .sum(),
         Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     };
-    let plan = first.map(|(_, f)| Plan::new(f.width, f.height, f.depth, stack.len(), min_size));
+    let plan = first.map(|f| {
+        let f = f.layout();
+        Plan::new(f.width, f.height, f.depth, stack.len(), min_size)
+    });
     Ok(Report {
         input: input.display().to_string(),
         selection: listing.note,

@@ -18,7 +18,9 @@ Exit codes:
   0  success
   1  bad input: unreadable, damaged or unsupported slice, mismatched slices, no slices
   2  usage error (bad command line)
-  3  output error: cannot create or write output (permissions, disk full)";
+  3  output error: cannot create or write output (permissions, disk full)
+  130  cancelled by Ctrl-C (SIGINT); 143 by SIGTERM. Outputs are complete or absent:
+       run again to resume";
 
 #[derive(Parser)]
 #[command(version, about = "Level-of-detail pyramids of CT slice stacks, read with zero copies", after_help = EXIT_CODES)]
@@ -519,19 +521,49 @@ fn print_summary(s: &Summary) {
         .iter()
         .map(|l| format!("{}: {}x{} x {}", l.level, l.width, l.height, l.slices))
         .collect();
+    if s.plan.levels.is_empty() {
+        say!(
+            "nothing to build: {}x{} slices are not larger than --min-size",
+            s.plan.width,
+            s.plan.height
+        );
+        return;
+    }
+    if s.files_written == 0 {
+        say!(
+            "nothing to do: all {} files of {} level(s) [{}] in {} are complete (--force rebuilds)",
+            s.files_kept,
+            s.plan.levels.len(),
+            levels.join(", "),
+            s.out_root.display()
+        );
+        return;
+    }
+    let kept = if s.files_kept > 0 {
+        format!(", {} kept from an earlier run", s.files_kept)
+    } else {
+        String::new()
+    };
+    let read = if s.decoded_slices > 0 {
+        format!(
+            "{} zero-copy, {} decoded",
+            s.zero_copy_slices, s.decoded_slices
+        )
+    } else {
+        format!("{} zero-copy", s.zero_copy_slices)
+    };
     say!(
-        "built {} level(s) [{}] from {} slices: {:.2} GB read in {:.2} s ({:.2} GB/s), \
-         {} files written to {} ({} of {} slices zero-copy)",
+        "built {} level(s) [{}] from {} slices in {:.2} s: {} slices read ({read}), {:.2} GB \
+         at {:.2} GB/s; {} files written to {}{kept}",
         s.plan.levels.len(),
         levels.join(", "),
         s.plan.slices,
-        gb,
         secs,
+        s.slices_read,
+        gb,
         gb / secs.max(1e-9),
         s.files_written,
         s.out_root.display(),
-        s.zero_copy_slices,
-        s.plan.slices,
     );
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::discover::{select, Selection};
 use crate::error::{Error, Result};
 use crate::kernel::{reduce_slices, Sample};
-use crate::layout::{Depth, SliceLayout};
+use crate::layout::Depth;
 use crate::output::{FinishedTiff, OutputTiff};
 use crate::plane::Plane;
 use crate::slice::{ReadMode, ReadPath, SliceFile, SliceReader, Stack};
@@ -229,8 +229,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
             reader: stack.reader_with(options.reader),
             order: to_read.into_iter().peekable(),
             next: None,
-            first: first.layout().clone(),
-            first_name: first.name(),
+            first,
         },
         files_written: 0,
         slices_read: 0,
@@ -257,19 +256,6 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         selection: listing.note,
         elapsed: start.elapsed(),
     })
-}
-
-fn check_same(slice: &SliceFile, first: &SliceLayout, first_name: &str) -> Result<()> {
-    let layout = slice.layout();
-    if (layout.width, layout.height, layout.depth) != (first.width, first.height, first.depth) {
-        return Err(Error::Mismatch {
-            path: PathBuf::from(slice.name()),
-            reason: format!("slice is {}", layout.describe()),
-            first_path: PathBuf::from(first_name),
-            first: first.describe(),
-        });
-    }
-    Ok(())
 }
 
 /// Creates the level folders and removes what an earlier run may have left in them that this
@@ -372,8 +358,8 @@ struct Inputs<'s> {
     /// Indices still to read, ascending.
     order: std::iter::Peekable<std::vec::IntoIter<usize>>,
     next: Option<SliceFile>,
-    first: SliceLayout,
-    first_name: String,
+    /// The first slice, probed (no pixel read): what every slice must match.
+    first: SliceFile,
 }
 
 impl Inputs<'_> {
@@ -397,7 +383,7 @@ impl Inputs<'_> {
 
     fn open(&mut self, index: usize) -> Result<SliceFile> {
         let slice = self.reader.open(index)?;
-        check_same(&slice, &self.first, &self.first_name)?;
+        slice.check_matches(&self.first)?;
         Ok(slice)
     }
 }

@@ -288,6 +288,24 @@ impl SliceFile {
         Plane::new(self.bytes(), &self.layout)
     }
 
+    /// Refuses a slice of another size, depth or file format than `first`: almost always two
+    /// scans (or a scan and its previews) in one folder.
+    pub fn check_matches(&self, first: &SliceFile) -> Result<()> {
+        let (l, f) = (self.layout(), first.layout());
+        let describe = |s: &SliceFile| format!("{} {}", s.format().name(), s.layout().describe());
+        if (l.width, l.height, l.depth, self.format())
+            != (f.width, f.height, f.depth, first.format())
+        {
+            return Err(Error::Mismatch {
+                path: PathBuf::from(self.name()),
+                reason: format!("slice is {}", describe(self)),
+                first_path: PathBuf::from(first.name()),
+                first: describe(first),
+            });
+        }
+        Ok(())
+    }
+
     /// "path" or "path, page N", for messages.
     pub fn name(&self) -> String {
         match self.page {

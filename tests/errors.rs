@@ -60,6 +60,12 @@ const BAD: &[(&str, i32, &str, &str)] = &[
     ("mismatched_size", 1, "", "first slice"),
     ("mismatched_depth", 1, "", "8-bit"),
     (
+        "mixed_format",
+        1,
+        "s_rec00000001.bmp",
+        "slice is BMP 40x30 8-bit (first slice",
+    ),
+    (
         "float32",
         1,
         "",
@@ -94,6 +100,7 @@ bad_tests!(
     not_tiff,
     mismatched_size,
     mismatched_depth,
+    mixed_format,
     float32,
     int16,
     empty,
