@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ctpyramid::discover::{Pattern, Selection};
+use ctpyramid::output::WriteMode;
 use ctpyramid::{build, BuildOptions, Event, ReadMode, Summary};
 
 const EXIT_CODES: &str = "\
@@ -168,6 +169,17 @@ struct BuildArgs {
     /// How input files are brought into memory (outputs are identical whatever it is)
     #[arg(long, value_enum, default_value_t = Reader::Auto)]
     reader: Reader,
+    /// How output pixels reach their files (the files are identical whatever it is)
+    #[arg(long, value_enum, default_value_t = Writer::Buffered)]
+    writer: Writer,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Writer {
+    /// Computed into a reused buffer, written with one write call per file (faster)
+    Buffered,
+    /// Each file preallocated, mapped and filled in place
+    Mapped,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -325,6 +337,10 @@ fn run_build(
         force: args.force,
         cancel: Some(signals.cancel.clone()),
         reader: args.reader.into(),
+        writer: match args.writer {
+            Writer::Buffered => WriteMode::Buffered,
+            Writer::Mapped => WriteMode::Mapped,
+        },
         ..BuildOptions::new(dir)
     };
     let progress = match args.progress {

@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 
 use memmap2::{MmapMut, MmapOptions};
 
+use crate::decode::Buffer;
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, Encoding, SliceLayout};
 use crate::plane::Plane;
+use crate::sigbus::{self, Registration};
+use crate::slice::BufferPool;
 
 /// The header ctpyramid writes: classic little-endian TIFF, one IFD, one strip.
 ///
@@ -111,23 +114,55 @@ pub fn is_complete(path: &Path, width: usize, height: usize, depth: Depth) -> bo
     (&file).read_exact(&mut head).is_ok() && head == header.bytes
 }
 
-/// An output slice being written: a preallocated, mapped file under its temporary name.
+/// How output pixels reach their file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriteMode {
+    /// The kernels fill a buffer reused from file to file, written with one `write` call:
+    /// no page fault per output page (the faster; see README "Performance").
+    #[default]
+    Buffered,
+    /// The file is mapped writable and the kernels fill the map in place.
+    Mapped,
+}
+
+/// Where the pixels of an output slice are being computed.
+enum Pixels {
+    /// The registration comes first so it is dropped before the map is unmapped.
+    Map(Registration, MmapMut),
+    Buffer(Buffer, Option<BufferPool>),
+}
+
+/// An output slice being written: a preallocated file under its temporary name.
 /// Dropped without [`OutputTiff::finish`], it removes its temporary file.
 pub struct OutputTiff {
     final_path: PathBuf,
     tmp: TemporaryFile,
     file: File,
-    map: MmapMut,
-    data_offset: usize,
+    header: Header,
+    pixels: Pixels,
     width: usize,
     height: usize,
     depth: Depth,
 }
 
 impl OutputTiff {
+    /// A mapped output file (the demo's phantom writer).
     pub fn create(final_path: PathBuf, width: usize, height: usize, depth: Depth) -> Result<Self> {
+        Self::create_with(final_path, width, height, depth, WriteMode::Mapped, None)
+    }
+
+    /// An output file whose pixels are filled as `mode` says; buffers come from `pool`.
+    pub fn create_with(
+        final_path: PathBuf,
+        width: usize,
+        height: usize,
+        depth: Depth,
+        mode: WriteMode,
+        pool: Option<&BufferPool>,
+    ) -> Result<Self> {
         let header = Header::new(width, height, depth).map_err(|e| Error::write(&final_path, e))?;
-        let len = header.data_offset + width * height * depth.bytes();
+        let data_len = width * height * depth.bytes();
+        let len = header.data_offset + data_len;
         let tmp_path = temporary_name(&final_path);
         let file = OpenOptions::new()
             .read(true)
@@ -141,49 +176,87 @@ impl OutputTiff {
             keep: false,
         };
         let err = |e: io::Error| Error::write(&final_path, e);
+        // Reserved for real whatever the mode: a full disk fails here, before any work.
         reserve(&file, len as u64).map_err(err)?;
-        // SAFETY: the file was just created by this process under a name no other program
-        // uses, and its length is `len`, reserved on disk above. Nothing else truncates it
-        // while it is mapped, so every access inside the map is backed by the file.
-        let mut map = unsafe { MmapOptions::new().len(len).map_mut(&file) }.map_err(err)?;
-        map[..header.data_offset].copy_from_slice(&header.bytes);
+        let pixels = match mode {
+            WriteMode::Mapped => {
+                // SAFETY: the file was just created by this process under a name no other
+                // program uses, and its length is `len`, reserved on disk above. Nothing else
+                // truncates it while it is mapped, so every access inside the map is backed
+                // by the file; the map is registered with the SIGBUS handler all the same.
+                let mut map = unsafe { MmapOptions::new().len(len).map_mut(&file) }.map_err(err)?;
+                map[..header.data_offset].copy_from_slice(&header.bytes);
+                let registration = sigbus::register(map.as_ptr(), map.len(), &final_path, true);
+                Pixels::Map(registration, map)
+            }
+            WriteMode::Buffered => {
+                let mut buffer = pool.map(BufferPool::take).unwrap_or_default();
+                buffer
+                    .bytes_mut(data_len)
+                    .map_err(|reason| Error::write(&final_path, io::Error::other(reason)))?;
+                Pixels::Buffer(buffer, pool.cloned())
+            }
+        };
         Ok(OutputTiff {
             final_path,
             tmp,
             file,
-            map,
-            data_offset: header.data_offset,
+            header,
+            pixels,
             width,
             height,
             depth,
         })
     }
 
+    fn data_len(&self) -> usize {
+        self.width * self.height * self.depth.bytes()
+    }
+
     /// The pixel rows, to be filled by the kernels.
     pub fn pixels_mut<T: Sample>(&mut self) -> &mut [T] {
         debug_assert_eq!(T::BITS, self.depth.bits());
-        let end = self.data_offset + self.width * self.height * self.depth.bytes();
-        // The map is page-aligned and the data offset a multiple of 16: never fails.
-        bytemuck::cast_slice_mut(&mut self.map[self.data_offset..end])
+        let (start, len) = (self.header.data_offset, self.data_len());
+        // Maps are page-aligned, the data offset a multiple of 16, buffers `u16`-aligned:
+        // the casts never fail.
+        match &mut self.pixels {
+            Pixels::Map(_, map) => bytemuck::cast_slice_mut(&mut map[start..start + len]),
+            Pixels::Buffer(buffer, _) => match buffer.bytes_mut(len) {
+                Ok(bytes) => bytemuck::cast_slice_mut(bytes),
+                Err(_) => &mut [],
+            },
+        }
     }
 
     /// Gives the file its final name. With `durable`, data and name are on disk first, at
     /// the cost of a disk flush per file; without it they are in the page cache, which
     /// survives the process being killed (but not a power cut).
     pub fn finish(self, durable: bool) -> Result<FinishedTiff> {
+        use std::os::unix::fs::FileExt;
+        let data_len = self.data_len();
         let OutputTiff {
             final_path,
             mut tmp,
             file,
-            map,
-            data_offset,
+            header,
+            pixels,
             width,
             height,
             depth,
         } = self;
         let publish = || -> io::Result<()> {
+            match &pixels {
+                Pixels::Map(_, map) => {
+                    if durable {
+                        map.flush()?;
+                    }
+                }
+                Pixels::Buffer(buffer, _) => {
+                    file.write_all_at(&header.bytes, 0)?;
+                    file.write_all_at(&buffer.bytes()[..data_len], header.data_offset as u64)?;
+                }
+            }
             if durable {
-                map.flush()?;
                 file.sync_all()?;
             }
             std::fs::rename(&tmp.path, &final_path)?;
@@ -197,8 +270,17 @@ impl OutputTiff {
         publish().map_err(|e| Error::write(&final_path, e))?;
         tmp.keep = true;
         let mut layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
-        layout.strip_offsets = vec![data_offset];
-        Ok(FinishedTiff { map, layout })
+        let pixels = match pixels {
+            Pixels::Map(registration, map) => {
+                layout.strip_offsets = vec![header.data_offset];
+                Finished::Map {
+                    _registration: registration,
+                    map,
+                }
+            }
+            Pixels::Buffer(buffer, pool) => Finished::Buffer(buffer, pool),
+        };
+        Ok(FinishedTiff { pixels, layout })
     }
 }
 
@@ -216,15 +298,36 @@ impl Drop for TemporaryFile {
     }
 }
 
-/// A complete output slice under its final name, kept mapped while the next level needs it.
+/// A complete output slice under its final name, its pixels kept (mapped or in their buffer)
+/// while the next level needs them.
 pub struct FinishedTiff {
-    map: MmapMut,
+    pixels: Finished,
     layout: SliceLayout,
+}
+
+enum Finished {
+    /// Fields drop in order: the registration before the map is unmapped.
+    Map {
+        _registration: Registration,
+        map: MmapMut,
+    },
+    Buffer(Buffer, Option<BufferPool>),
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if let Finished::Buffer(buffer, Some(pool)) = self {
+            pool.give(std::mem::take(buffer));
+        }
+    }
 }
 
 impl FinishedTiff {
     pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
-        Plane::new(&self.map, &self.layout)
+        match &self.pixels {
+            Finished::Map { map, .. } => Plane::new(map, &self.layout),
+            Finished::Buffer(buffer, _) => Plane::new(buffer.bytes(), &self.layout),
+        }
     }
 }
 

@@ -16,9 +16,9 @@ use crate::discover::{select, Selection};
 use crate::error::{Error, Result};
 use crate::kernel::{reduce_slices, Sample};
 use crate::layout::Depth;
-use crate::output::{FinishedTiff, OutputTiff};
+use crate::output::{FinishedTiff, OutputTiff, WriteMode};
 use crate::plane::Plane;
-use crate::slice::{ReadMode, ReadPath, SliceFile, SliceReader, Stack};
+use crate::slice::{BufferPool, ReadMode, ReadPath, SliceFile, SliceReader, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -95,6 +95,8 @@ pub struct BuildOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// How input files are brought into memory; outputs are the same whatever it is.
     pub reader: ReadMode,
+    /// How output pixels reach their files; the files are the same whatever it is.
+    pub writer: WriteMode,
 }
 
 impl BuildOptions {
@@ -108,6 +110,7 @@ impl BuildOptions {
             force: false,
             cancel: None,
             reader: ReadMode::Auto,
+            writer: WriteMode::default(),
         }
     }
 
@@ -225,6 +228,8 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         durable: options.durable,
         cancel: options.cancel.as_deref(),
         done: &done,
+        write_mode: options.writer,
+        out_buffers: BufferPool::default(),
         inputs: Inputs {
             reader: stack.reader_with(options.reader),
             order: to_read.into_iter().peekable(),
@@ -411,6 +416,9 @@ struct Cascade<'a, 'e> {
     cancel: Option<&'a AtomicBool>,
     done: &'a Done,
     inputs: Inputs<'a>,
+    write_mode: WriteMode,
+    /// Output pixel buffers: each level holds at most one slice, so a few in all.
+    out_buffers: BufferPool,
     files_written: usize,
     slices_read: usize,
     bytes_read: u64,
@@ -502,11 +510,13 @@ impl Cascade<'_, '_> {
         self.check_cancel()?;
         let geometry = &self.plan.levels[level - 1];
         let path = slice_path(self.out_root, level, index);
-        let mut out = OutputTiff::create(
+        let mut out = OutputTiff::create_with(
             path.clone(),
             geometry.width,
             geometry.height,
             self.plan.depth,
+            self.write_mode,
+            Some(&self.out_buffers),
         )?;
         match self.plan.depth {
             Depth::U8 => reduce_planes::<u8>(a, b, out.pixels_mut(), geometry.width),

@@ -171,7 +171,7 @@ impl AsRef<[u8]> for Shared {
 pub struct BufferPool(Arc<Mutex<Vec<Buffer>>>);
 
 impl BufferPool {
-    fn take(&self) -> Buffer {
+    pub(crate) fn take(&self) -> Buffer {
         self.0
             .lock()
             .ok()
@@ -179,7 +179,7 @@ impl BufferPool {
             .unwrap_or_default()
     }
 
-    fn give(&self, buffer: Buffer) {
+    pub(crate) fn give(&self, buffer: Buffer) {
         if let Ok(mut v) = self.0.lock() {
             v.push(buffer);
         }

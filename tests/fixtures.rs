@@ -43,14 +43,19 @@ fn manifest(dir: &Path) -> (usize, Vec<LevelSpec>) {
     (min_size, levels)
 }
 
-/// Builds fixture stack `name` with each reader and compares every output with the reference.
+/// Builds fixture stack `name` with each reader and each writer and compares every output
+/// with the reference.
 fn check_stack(name: &str) {
-    for reader in ["mmap", "buffered"] {
-        check_stack_with(name, reader);
+    for (reader, writer) in [
+        ("mmap", "buffered"),
+        ("buffered", "buffered"),
+        ("mmap", "mapped"),
+    ] {
+        check_stack_with(name, reader, writer);
     }
 }
 
-fn check_stack_with(name: &str, reader: &str) {
+fn check_stack_with(name: &str, reader: &str, writer: &str) {
     let input = fixtures().join("stacks").join(name);
     let expected = fixtures().join("expected").join(name);
     let (min_size, levels) = manifest(&expected);
@@ -65,8 +70,10 @@ fn check_stack_with(name: &str, reader: &str) {
         "--quiet",
         "--reader",
         reader,
+        "--writer",
+        writer,
     ]);
-    let name = &format!("{name} (--reader {reader})");
+    let name = &format!("{name} (--reader {reader} --writer {writer})");
     assert!(
         out.status.success(),
         "{name}: exit {:?}: {}",

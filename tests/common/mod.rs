@@ -81,3 +81,45 @@ pub fn partial_files(dir: &Path) -> Vec<PathBuf> {
     }
     found
 }
+
+/// The levels of a pyramid by the reference rule (fixtures/README.md), computed here rather
+/// than asked of ctpyramid: `(width, height, slices)` of level 1, 2, ...
+pub fn reference_levels(
+    width: usize,
+    height: usize,
+    slices: usize,
+    min_size: usize,
+) -> Vec<(usize, usize, usize)> {
+    let mut levels = Vec::new();
+    let (mut w, mut h, mut n) = (width, height, slices);
+    while (w > min_size || h > min_size) && w >= 2 && h >= 2 {
+        (w, h, n) = (w / 2, h / 2, n.div_ceil(2));
+        levels.push((w, h, n));
+    }
+    levels
+}
+
+/// Every file below `dir` (hidden ones included) by its path relative to `dir`, with its bytes.
+pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, into: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in rd.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, into);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                into.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut tree = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut tree);
+    tree
+}
