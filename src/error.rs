@@ -26,6 +26,10 @@ pub enum Error {
     #[error("{}: cannot read: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
+    /// Options that contradict each other or the stack (a misaligned `--slices`).
+    #[error("{0}")]
+    Usage(String),
+
     /// Stopped on request (Ctrl-C, SIGTERM, a caller's cancel flag) between two output files.
     #[error("cancelled: every output is complete or absent; run again to resume")]
     Cancelled,
@@ -76,6 +80,7 @@ impl Error {
             | Error::NoSlices { .. }
             | Error::Read { .. } => 1,
             Error::Write { .. } => 3,
+            Error::Usage(_) => 2,
             // SIGINT's conventional code; the CLI says 143 when SIGTERM was the cause.
             Error::Cancelled => 130,
         }

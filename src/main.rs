@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ctpyramid::discover::{Pattern, Selection};
 use ctpyramid::output::WriteMode;
-use ctpyramid::{build, BuildOptions, Event, ReadMode, Summary};
+use ctpyramid::{build, BuildOptions, Event, Layout, ReadMode, Summary};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -71,6 +71,20 @@ enum Command {
         /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Print how a build splits into N aligned shards for a cluster (--slices ranges, and a
+    /// Slurm job array script), without writing anything
+    Plan {
+        /// Folder of slices, or a multi-page TIFF
+        dir: PathBuf,
+        /// Number of shards
+        #[arg(long, default_value_t = 1)]
+        shards: usize,
+        /// As for build
+        #[arg(long, default_value_t = ctpyramid::DEFAULT_MIN_SIZE)]
+        min_size: usize,
         #[command(flatten)]
         select: SelectArgs,
     },
@@ -172,6 +186,38 @@ struct BuildArgs {
     /// How output pixels reach their files (the files are identical whatever it is)
     #[arg(long, value_enum, default_value_t = Writer::Buffered)]
     writer: Writer,
+    /// How each level is stored
+    #[arg(long, value_enum, default_value_t = LayoutArg::Slices)]
+    layout: LayoutArg,
+    /// Edge of an input voxel in micrometres, recorded in the outputs (scaled per level)
+    /// [default: `Pixel Size (um)` of a SkyScan log in the folder]
+    #[arg(long, value_name = "UM", value_parser = positive_f64)]
+    voxel_size: Option<f64>,
+    /// Build only the outputs that depend on input slices A..B (B excluded; `A..` to the
+    /// end), aligned to 2^levels: one shard of a build split across machines
+    /// (`ctpyramid plan --shards N` prints the ranges)
+    #[arg(long, value_name = "A..B", value_parser = parse_slices)]
+    slices: Option<(usize, Option<usize>)>,
+}
+
+fn positive_f64(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
+fn parse_slices(text: &str) -> Result<(usize, Option<usize>), String> {
+    ctpyramid::shard::parse(text)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LayoutArg {
+    /// CTHarvester's: <out>/<L>/<k:06>.tif, one file a slice
+    Slices,
+    /// One multi-page TIFF a level, <out>/level<L>.tif, that ImageJ and Fiji open as a
+    /// z-stack with its voxel size (BigTIFF past 4 GiB)
+    Stack,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -248,6 +294,12 @@ fn main() -> ExitCode {
             json,
             select,
         } => run_bench(dir, runs, cold, json, select.selection()),
+        Command::Plan {
+            dir,
+            shards,
+            min_size,
+            select,
+        } => run_plan(dir, shards, min_size, select.selection()),
         Command::Demo {
             dir,
             slices,
@@ -341,6 +393,12 @@ fn run_build(
             Writer::Buffered => WriteMode::Buffered,
             Writer::Mapped => WriteMode::Mapped,
         },
+        layout: match args.layout {
+            LayoutArg::Slices => Layout::Slices,
+            LayoutArg::Stack => Layout::Stack,
+        },
+        voxel_um: args.voxel_size,
+        slices: args.slices,
         ..BuildOptions::new(dir)
     };
     let progress = match args.progress {
@@ -361,6 +419,8 @@ fn run_build(
             kept,
             to_read,
             bytes_to_read,
+            stale,
+            shard,
         } => {
             (total, bytes_total) = (to_read, bytes_to_read);
             if text {
@@ -376,6 +436,19 @@ fn run_build(
                     plan.levels.len(),
                     out_root.display()
                 );
+                if let Some(r) = &shard {
+                    eprintln!(
+                        "shard: input slices {}..{} and the outputs that depend on them",
+                        r.start, r.end
+                    );
+                }
+                if stale {
+                    eprintln!(
+                        "the pyramid in {} was built from other slices or options \
+                         (pyramid.json): rebuilding it",
+                        out_root.display()
+                    );
+                }
                 if kept > 0 {
                     eprintln!(
                         "resuming: {kept} output files are complete from an earlier run; \
@@ -397,6 +470,9 @@ fn run_build(
                     "out": out_root.display().to_string(),
                     "selection": selection,
                     "kept": kept,
+                    "stale": stale,
+                    "shard": shard.as_ref().map(|r| [r.start, r.end]),
+                    "voxel_um": plan.voxel_um,
                     "total": to_read,
                     "total_bytes": bytes_to_read,
                 }));
@@ -455,6 +531,7 @@ fn run_build(
             "decoded_slices": summary.decoded_slices,
             "elapsed": summary.elapsed.as_secs_f64(),
             "out": summary.out_root.display().to_string(),
+            "manifest": summary.manifest.as_ref().map(|p| p.display().to_string()),
         }));
     } else if !args.quiet {
         print_summary(&summary);
@@ -525,6 +602,53 @@ fn run_bench(
     if let Some(best) = report.best_reader() {
         say!("best reader on this disk: --reader {}", best.method.name());
     }
+    Ok(())
+}
+
+fn run_plan(
+    dir: PathBuf,
+    shards: usize,
+    min_size: usize,
+    selection: Selection,
+) -> ctpyramid::Result<()> {
+    let report = ctpyramid::inspect::inspect(&dir, &selection, min_size)?;
+    let Some(plan) = report.plan else {
+        return Err(ctpyramid::Error::NoSlices { dir });
+    };
+    let unit = ctpyramid::shard::unit(&plan);
+    let ranges = ctpyramid::shard::split(&plan, shards);
+    say!(
+        "{}: {} slices of {}x{} {} -> {} level(s); shards must start and end on multiples \
+         of {unit} (2^{} levels)",
+        dir.display(),
+        plan.slices,
+        plan.width,
+        plan.height,
+        plan.depth,
+        plan.levels.len(),
+        plan.levels.len()
+    );
+    for (i, r) in ranges.iter().enumerate() {
+        say!("shard {i}: --slices {}..{}", r.start, r.end);
+    }
+    let list: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{}..{}", r.start, r.end))
+        .collect();
+    let dir_arg = dir.display().to_string().replace('\'', "'\\''");
+    say!(
+        "\n# Slurm: save as ctpyramid.sbatch, submit with `sbatch ctpyramid.sbatch`\n\
+         #!/bin/bash\n\
+         #SBATCH --job-name=ctpyramid\n\
+         #SBATCH --array=0-{}\n\
+         #SBATCH --cpus-per-task=2\n\
+         RANGES=({})\n\
+         ctpyramid build '{dir_arg}' --min-size {min_size} --slices \"${{RANGES[$SLURM_ARRAY_TASK_ID]}}\" \\\n    \
+         --quiet --progress none\n\
+         # the last shard to finish writes pyramid.json; rerun a failed shard as is",
+        ranges.len().saturating_sub(1),
+        list.join(" ")
+    );
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use memmap2::{MmapMut, MmapOptions};
 
 use crate::decode::Buffer;
+use crate::encode::TiffHeader;
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, Encoding, SliceLayout};
@@ -20,90 +21,12 @@ use crate::plane::Plane;
 use crate::sigbus::{self, Registration};
 use crate::slice::BufferPool;
 
-/// The header ctpyramid writes: classic little-endian TIFF, one IFD, one strip.
-///
-/// Written by hand rather than with the `tiff` crate's encoder because the pixel data must sit
-/// at an offset known, and aligned, before any pixel is computed, so the file can be
-/// preallocated and the kernels can write into the map; the encoder writes data first and
-/// chooses offsets itself.
-struct Header {
-    bytes: Vec<u8>,
-    data_offset: usize,
-}
-
-/// Pixel data starts on this boundary, so a `&mut [u16]` can be cast straight over it.
-const DATA_ALIGN: usize = 16;
-
-const SOFTWARE: &str = concat!("ctpyramid ", env!("CARGO_PKG_VERSION"), "\0");
-
-impl Header {
-    fn new(width: usize, height: usize, depth: Depth) -> io::Result<Header> {
-        const SHORT: u16 = 3;
-        const LONG: u16 = 4;
-        const RATIONAL: u16 = 5;
-        const ASCII: u16 = 2;
-        const ENTRIES: usize = 15;
-        let ifd_end = 8 + 2 + ENTRIES * 12 + 4;
-        let (x_res, y_res, software) = (ifd_end, ifd_end + 8, ifd_end + 16);
-        let data_offset = (software + SOFTWARE.len()).next_multiple_of(DATA_ALIGN);
-        let data_len = width * height * depth.bytes();
-        let too_large = || io::Error::other("output slice too large for a classic TIFF (4 GiB)");
-        let long = |v: usize| u32::try_from(v).map_err(|_| too_large());
-        let data_len_u32 = long(data_offset + data_len).and(long(data_len))?;
-
-        let entries: [(u16, u16, u32, u32); ENTRIES] = [
-            (256, LONG, 1, long(width)?),                         // ImageWidth
-            (257, LONG, 1, long(height)?),                        // ImageLength
-            (258, SHORT, 1, depth.bits().into()),                 // BitsPerSample
-            (259, SHORT, 1, 1),                                   // Compression: none
-            (262, SHORT, 1, 1),                                   // Photometric: BlackIsZero
-            (273, LONG, 1, data_offset as u32),                   // StripOffsets
-            (277, SHORT, 1, 1),                                   // SamplesPerPixel
-            (278, LONG, 1, long(height)?),                        // RowsPerStrip: one strip
-            (279, LONG, 1, data_len_u32),                         // StripByteCounts
-            (282, RATIONAL, 1, x_res as u32),                     // XResolution
-            (283, RATIONAL, 1, y_res as u32),                     // YResolution
-            (284, SHORT, 1, 1),                                   // PlanarConfiguration: chunky
-            (296, SHORT, 1, 1),                                   // ResolutionUnit: none
-            (305, ASCII, SOFTWARE.len() as u32, software as u32), // Software
-            (339, SHORT, 1, 1),                                   // SampleFormat: unsigned
-        ];
-        let mut b = Vec::with_capacity(data_offset);
-        b.extend_from_slice(b"II");
-        b.extend_from_slice(&42u16.to_le_bytes());
-        b.extend_from_slice(&8u32.to_le_bytes());
-        b.extend_from_slice(&(ENTRIES as u16).to_le_bytes());
-        for (tag, kind, count, value) in entries {
-            b.extend_from_slice(&tag.to_le_bytes());
-            b.extend_from_slice(&kind.to_le_bytes());
-            b.extend_from_slice(&count.to_le_bytes());
-            // A SHORT value sits in the first two bytes of the field, which little-endian
-            // order of the u32 gives.
-            b.extend_from_slice(&value.to_le_bytes());
-        }
-        b.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
-        for _ in 0..2 {
-            b.extend_from_slice(&1u32.to_le_bytes());
-            b.extend_from_slice(&1u32.to_le_bytes());
-        }
-        b.extend_from_slice(SOFTWARE.as_bytes());
-        b.resize(data_offset, 0);
-        Ok(Header {
-            bytes: b,
-            data_offset,
-        })
-    }
-}
-
-/// Whether `path` is an output slice this version of ctpyramid would write for `width` x
-/// `height` at `depth`: the right length and, byte for byte, the right header. A file cut
-/// short (a copy interrupted, a disk that filled) or left by another tool is not.
-pub fn is_complete(path: &Path, width: usize, height: usize, depth: Depth) -> bool {
+/// Whether `path` is the output file `header` describes: the right length and, byte for
+/// byte, the right header (size, depth, scale, this version's layout). A file cut short (a
+/// copy interrupted, a disk that filled) or left by another tool is not.
+pub fn is_complete(path: &Path, header: &TiffHeader) -> bool {
     use std::io::Read;
-    let Ok(header) = Header::new(width, height, depth) else {
-        return false;
-    };
-    let len = (header.data_offset + width * height * depth.bytes()) as u64;
+    let len = header.file_len();
     let Ok(file) = File::open(path) else {
         return false;
     };
@@ -138,7 +61,7 @@ pub struct OutputTiff {
     final_path: PathBuf,
     tmp: TemporaryFile,
     file: File,
-    header: Header,
+    header: TiffHeader,
     pixels: Pixels,
     width: usize,
     height: usize,
@@ -146,38 +69,33 @@ pub struct OutputTiff {
 }
 
 impl OutputTiff {
-    /// A mapped output file (the demo's phantom writer).
+    /// A mapped output file with no scale (the demo's phantom writer).
     pub fn create(final_path: PathBuf, width: usize, height: usize, depth: Depth) -> Result<Self> {
-        Self::create_with(final_path, width, height, depth, WriteMode::Mapped, None)
+        let header = TiffHeader::single(width, height, depth, crate::encode::Scale::Unknown)
+            .map_err(|e| Error::write(&final_path, e))?;
+        Self::create_with(
+            final_path,
+            header,
+            (width, height, depth),
+            WriteMode::Mapped,
+            None,
+        )
     }
 
-    /// An output file whose pixels are filled as `mode` says; buffers come from `pool`.
+    /// The one-page output file `header` describes, its pixels filled as `mode` says;
+    /// buffers come from `pool`.
     pub fn create_with(
         final_path: PathBuf,
-        width: usize,
-        height: usize,
-        depth: Depth,
+        header: TiffHeader,
+        (width, height, depth): (usize, usize, Depth),
         mode: WriteMode,
         pool: Option<&BufferPool>,
     ) -> Result<Self> {
-        let header = Header::new(width, height, depth).map_err(|e| Error::write(&final_path, e))?;
-        let data_len = width * height * depth.bytes();
-        let len = header.data_offset + data_len;
-        let tmp_path = temporary_name(&final_path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp_path)
-            .map_err(|e| Error::write(&tmp_path, e))?;
-        let tmp = TemporaryFile {
-            path: tmp_path,
-            keep: false,
-        };
+        let data_len = header.page_bytes;
+        debug_assert_eq!(data_len, width * height * depth.bytes());
+        let len = header.file_len() as usize;
+        let (tmp, file) = create_reserved(&final_path, len as u64)?;
         let err = |e: io::Error| Error::write(&final_path, e);
-        // Reserved for real whatever the mode: a full disk fails here, before any work.
-        reserve(&file, len as u64).map_err(err)?;
         let pixels = match mode {
             WriteMode::Mapped => {
                 // SAFETY: the file was just created by this process under a name no other
@@ -328,6 +246,106 @@ impl FinishedTiff {
             Finished::Map { map, .. } => Plane::new(map, &self.layout),
             Finished::Buffer(buffer, _) => Plane::new(buffer.bytes(), &self.layout),
         }
+    }
+}
+
+/// Creates `final_path`'s temporary file with `len` bytes reserved for real: a full disk
+/// fails here, before any work.
+fn create_reserved(final_path: &Path, len: u64) -> Result<(TemporaryFile, File)> {
+    let tmp_path = temporary_name(final_path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp_path)
+        .map_err(|e| Error::write(&tmp_path, e))?;
+    let tmp = TemporaryFile {
+        path: tmp_path,
+        keep: false,
+    };
+    reserve(&file, len).map_err(|e| Error::write(final_path, e))?;
+    Ok((tmp, file))
+}
+
+/// A level as one multi-page file (`--layout stack`), preallocated at its final size; its
+/// pages are written in place as the cascade computes them, and the file renamed to its final
+/// name once every page is in it. Dropped without [`StackTiff::finish`], it removes its
+/// temporary file.
+pub struct StackTiff {
+    final_path: PathBuf,
+    tmp: TemporaryFile,
+    file: File,
+    header: TiffHeader,
+    width: usize,
+    height: usize,
+    depth: Depth,
+}
+
+impl StackTiff {
+    pub fn create(
+        final_path: PathBuf,
+        header: TiffHeader,
+        (width, height, depth): (usize, usize, Depth),
+    ) -> Result<Self> {
+        use std::os::unix::fs::FileExt;
+        let (tmp, file) = create_reserved(&final_path, header.file_len())?;
+        file.write_all_at(&header.bytes, 0)
+            .map_err(|e| Error::write(&final_path, e))?;
+        Ok(StackTiff {
+            final_path,
+            tmp,
+            file,
+            header,
+            width,
+            height,
+            depth,
+        })
+    }
+
+    /// Computes page `page` with `fill` into a buffer of `pool` and writes it in place.
+    pub fn write_page<T: Sample>(
+        &self,
+        page: usize,
+        pool: &BufferPool,
+        fill: impl FnOnce(&mut [T]),
+    ) -> Result<FinishedTiff> {
+        use std::os::unix::fs::FileExt;
+        let len = self.header.page_bytes;
+        let mut buffer = pool.take();
+        let bytes = buffer
+            .bytes_mut(len)
+            .map_err(|reason| Error::write(&self.final_path, io::Error::other(reason)))?;
+        fill(bytemuck::cast_slice_mut(bytes));
+        let at = self.header.data_offset as u64 + (page * len) as u64;
+        let written = self.file.write_all_at(&buffer.bytes()[..len], at);
+        let layout =
+            SliceLayout::contiguous(self.width, self.height, self.depth, Encoding::native_gray());
+        let finished = FinishedTiff {
+            pixels: Finished::Buffer(buffer, Some(pool.clone())),
+            layout,
+        };
+        written.map_err(|e| Error::write(&self.final_path, e))?;
+        Ok(finished)
+    }
+
+    /// Gives the file its final name once every page is written.
+    pub fn finish(self, durable: bool) -> Result<PathBuf> {
+        let StackTiff {
+            final_path,
+            mut tmp,
+            file,
+            ..
+        } = self;
+        let publish = || -> io::Result<()> {
+            if durable {
+                file.sync_all()?;
+            }
+            std::fs::rename(&tmp.path, &final_path)
+        };
+        publish().map_err(|e| Error::write(&final_path, e))?;
+        tmp.keep = true;
+        Ok(final_path)
     }
 }
 

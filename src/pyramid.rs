@@ -7,21 +7,44 @@
 //! just written): memory stays at a few slices whatever the stack's length, and no level is
 //! read back from disk (except, when resuming, outputs an earlier run completed).
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::discover::{select, Selection};
+use crate::encode::{Scale, TiffHeader};
 use crate::error::{Error, Result};
 use crate::kernel::{reduce_slices, Sample};
 use crate::layout::Depth;
-use crate::output::{FinishedTiff, OutputTiff, WriteMode};
+use crate::manifest::{self, InputFile};
+use crate::output::{is_complete, FinishedTiff, OutputTiff, StackTiff, WriteMode};
 use crate::plane::Plane;
+use crate::shard;
 use crate::slice::{BufferPool, ReadMode, ReadPath, SliceFile, SliceReader, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
+
+/// How each level is stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// CTHarvester's: `<out>/<L>/<k:06>.tif`, one file a slice.
+    #[default]
+    Slices,
+    /// One multi-page TIFF a level, `<out>/level<L>.tif`, that ImageJ opens as a z-stack.
+    Stack,
+}
+
+impl Layout {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Slices => "slices",
+            Layout::Stack => "stack",
+        }
+    }
+}
 
 /// One level of the pyramid.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,13 +57,17 @@ pub struct Level {
 }
 
 /// The pyramid a stack gives: its input geometry and the levels it produces.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub width: usize,
     pub height: usize,
     pub depth: Depth,
     pub slices: usize,
     pub levels: Vec<Level>,
+    /// The rule the levels were planned by.
+    pub min_size: usize,
+    /// Edge of an input voxel in micrometres, if known; level L's is `2^L` times it.
+    pub voxel_um: Option<f64>,
 }
 
 impl Plan {
@@ -65,6 +92,29 @@ impl Plan {
             depth,
             slices,
             levels,
+            min_size,
+            voxel_um: None,
+        }
+    }
+
+    /// The voxel edge of level `level` (0: the input), in micrometres.
+    pub fn level_voxel_um(&self, level: usize) -> Option<f64> {
+        self.voxel_um.map(|v| v * f64::from(1u32 << level.min(31)))
+    }
+
+    /// The header of level `level`'s files: one slice each, or the whole level.
+    pub fn header(&self, level: &Level, layout: Layout) -> std::io::Result<TiffHeader> {
+        let voxel = self.level_voxel_um(level.level);
+        match layout {
+            Layout::Slices => TiffHeader::single(
+                level.width,
+                level.height,
+                self.depth,
+                voxel.map_or(Scale::Unknown, Scale::Centimetre),
+            ),
+            Layout::Stack => {
+                TiffHeader::imagej_stack(level.width, level.height, self.depth, level.slices, voxel)
+            }
         }
     }
 
@@ -97,6 +147,14 @@ pub struct BuildOptions {
     pub reader: ReadMode,
     /// How output pixels reach their files; the files are the same whatever it is.
     pub writer: WriteMode,
+    /// How each level is stored.
+    pub layout: Layout,
+    /// Edge of an input voxel in micrometres; by default a SkyScan log's `Pixel Size (um)`.
+    pub voxel_um: Option<f64>,
+    /// Build only the outputs that depend on input slices `a..b` (`b` None: to the end), which
+    /// must be aligned to `2^levels` ([`crate::shard`]): a shard of a build split across
+    /// machines.
+    pub slices: Option<(usize, Option<usize>)>,
 }
 
 impl BuildOptions {
@@ -111,6 +169,9 @@ impl BuildOptions {
             cancel: None,
             reader: ReadMode::Auto,
             writer: WriteMode::default(),
+            layout: Layout::Slices,
+            voxel_um: None,
+            slices: None,
         }
     }
 
@@ -146,6 +207,11 @@ pub enum Event<'a> {
         to_read: usize,
         /// Their pixel bytes.
         bytes_to_read: u64,
+        /// The outputs on disk were built from other inputs or options (per `pyramid.json`)
+        /// and are all rebuilt.
+        stale: bool,
+        /// The input slices this shard covers, when the build is one shard of several.
+        shard: Option<Range<usize>>,
     },
     /// Input slice `index` (from 0) was read and reduced into level 1.
     SliceRead { index: usize, bytes: u64 },
@@ -174,6 +240,9 @@ pub struct Summary {
     pub files_written: usize,
     /// Output files complete from an earlier run, left as they were.
     pub files_kept: usize,
+    /// `pyramid.json`, written when the whole pyramid is complete (by the last shard to
+    /// finish, when split).
+    pub manifest: Option<PathBuf>,
     pub elapsed: Duration,
 }
 
@@ -186,6 +255,13 @@ pub struct Summary {
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
     let listing = select(&options.input, &options.selection)?;
+    let inputs = match listing.paths.as_slice() {
+        [one] => vec![InputFile::of(one)?],
+        paths => paths
+            .iter()
+            .map(|p| InputFile::of(p))
+            .collect::<Result<_>>()?,
+    };
     let stack = Stack::new(listing.paths)?;
     // The first slice's header sets the geometry; no pixel is read for it yet.
     let first = match stack.prober().next() {
@@ -196,20 +272,63 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
             })
         }
     };
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         first.layout().width,
         first.layout().height,
         first.layout().depth,
         stack.len(),
         options.min_size,
     );
+    plan.voxel_um = options
+        .voxel_um
+        .or(listing.log.as_ref().and_then(|l| l.pixel_size_um));
+    let layout = options.layout;
+    let shard = match options.slices {
+        None => None,
+        Some(_) if layout == Layout::Stack => {
+            return Err(Error::Usage(
+                "--slices cannot split a --layout stack build: each level is one file".into(),
+            ))
+        }
+        Some((a, b)) => Some(shard::check(&plan, a, b).map_err(Error::Usage)?),
+    };
+    let all = 0..plan.slices;
+    let range = shard.clone().unwrap_or(all);
+    let headers = plan
+        .levels
+        .iter()
+        .map(|l| plan.header(l, layout))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::write(&options.out_root(), e))?;
     let out_root = options.out_root();
-    prepare_output(&out_root, &plan)?;
-    let done = Done::scan(&out_root, &plan, options.force);
+    prepare_output(&out_root, &plan, layout, &range)?;
+
+    // What is on disk: per file, unless pyramid.json says the outputs were built from other
+    // inputs or options, in which case none of them counts.
+    let file_names = file_names(&plan, layout);
+    let source = manifest::Source {
+        inputs,
+        plan: plan.clone(),
+        layout,
+    };
+    let recorded = manifest::read(&out_root);
+    let stale = recorded
+        .as_ref()
+        .is_some_and(|m| !source.matches(m, &options.input, &file_names));
+    let mut done = Done::scan(
+        &out_root,
+        &plan,
+        layout,
+        &headers,
+        options.force || stale,
+        &range,
+    );
+    if layout == Layout::Stack && done.missing_in_range > 0 {
+        // Stack files are written together, each whole: one missing means all are rewritten.
+        done = Done::scan(&out_root, &plan, layout, &headers, true, &range);
+    }
     let to_read: Vec<usize> = match plan.levels.first() {
-        Some(_) => (0..stack.len())
-            .filter(|&i| !done.is_done(1, i / 2))
-            .collect(),
+        Some(_) => range.clone().filter(|&i| !done.is_done(1, i / 2)).collect(),
         None => Vec::new(),
     };
     let slice_bytes = first.layout().pixel_bytes() as u64;
@@ -220,7 +339,31 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         kept: done.kept,
         to_read: to_read.len(),
         bytes_to_read: slice_bytes * to_read.len() as u64,
+        stale,
+        shard: shard.clone(),
     });
+    let writes = done.missing_in_range > 0;
+    if writes {
+        // Until every output is in place again, the pyramid is not complete.
+        manifest::remove(&out_root)?;
+    }
+    let sink = match layout {
+        Layout::Slices => Sink::Slices(options.writer),
+        Layout::Stack if !writes => Sink::Stack(Vec::new()),
+        Layout::Stack => Sink::Stack(
+            plan.levels
+                .iter()
+                .zip(&headers)
+                .map(|(l, h)| {
+                    StackTiff::create(
+                        stack_path(&out_root, l.level),
+                        h.clone(),
+                        (l.width, l.height, plan.depth),
+                    )
+                })
+                .collect::<Result<_>>()?,
+        ),
+    };
 
     let mut cascade = Cascade {
         plan: &plan,
@@ -228,7 +371,8 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         durable: options.durable,
         cancel: options.cancel.as_deref(),
         done: &done,
-        write_mode: options.writer,
+        headers: &headers,
+        sink,
         out_buffers: BufferPool::default(),
         inputs: Inputs {
             reader: stack.reader_with(options.reader),
@@ -244,45 +388,102 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         on_event,
     };
     if let Some(deepest) = plan.levels.last() {
-        for index in 0..deepest.slices {
+        for index in shard::level_range(&range, deepest.level, deepest.slices) {
             cascade.obtain(deepest.level, index, false)?;
         }
     }
+    if let Sink::Stack(files) = std::mem::replace(&mut cascade.sink, Sink::Slices(options.writer)) {
+        for file in files {
+            file.finish(options.durable)?;
+        }
+    }
+    let (files_written, slices_read, bytes_read) = (
+        cascade.files_written,
+        cascade.slices_read,
+        cascade.bytes_read,
+    );
+    let (zero_copy_slices, decoded_slices) = (cascade.zero_copy_slices, cascade.decoded_slices);
+
+    // The manifest goes last, once every output of every shard is complete.
+    let complete = match &shard {
+        None => true,
+        Some(_) => {
+            let everything = 0..plan.slices;
+            Done::scan(&out_root, &plan, layout, &headers, false, &everything).missing_in_range == 0
+        }
+    };
+    let manifest = if complete && !plan.levels.is_empty() && (writes || recorded.is_none()) {
+        let json = source.to_json(&options.input, listing.note.as_deref(), &file_names);
+        Some(manifest::write(&out_root, &json, options.durable)?)
+    } else if complete && !plan.levels.is_empty() {
+        Some(out_root.join(manifest::FILE_NAME))
+    } else {
+        None
+    };
 
     Ok(Summary {
-        files_written: cascade.files_written,
+        files_written,
         files_kept: done.kept,
-        slices_read: cascade.slices_read,
-        bytes_read: cascade.bytes_read,
-        zero_copy_slices: cascade.zero_copy_slices,
-        decoded_slices: cascade.decoded_slices,
-        plan: plan.clone(),
+        slices_read,
+        bytes_read,
+        zero_copy_slices,
+        decoded_slices,
+        plan,
         out_root,
         selection: listing.note,
+        manifest,
         elapsed: start.elapsed(),
     })
 }
 
-/// Creates the level folders and removes what an earlier run may have left in them that this
-/// run will not overwrite: temporary files, and numbered slices beyond this run's count (a
+/// The names of each level's files, relative to the output root, for `pyramid.json`.
+fn file_names(plan: &Plan, layout: Layout) -> Vec<Vec<String>> {
+    plan.levels
+        .iter()
+        .map(|l| match layout {
+            Layout::Slices => (0..l.slices)
+                .map(|k| format!("{}/{k:06}.tif", l.level))
+                .collect(),
+            Layout::Stack => vec![format!("level{}.tif", l.level)],
+        })
+        .collect()
+}
+
+/// Creates the output folders and removes what an earlier run may have left there that this
+/// run will not overwrite: its temporary files (only those of this shard's slices: another
+/// shard may be writing the others now), and numbered slices beyond this run's count (a
 /// viewer that counts files must not see them).
-fn prepare_output(root: &Path, plan: &Plan) -> Result<()> {
+fn prepare_output(root: &Path, plan: &Plan, layout: Layout, range: &Range<usize>) -> Result<()> {
+    let remove = |path: PathBuf| std::fs::remove_file(&path).map_err(|e| Error::write(&path, e));
+    if layout == Layout::Stack {
+        std::fs::create_dir_all(root).map_err(|e| Error::write(root, e))?;
+        for level in &plan.levels {
+            let tmp = root.join(format!(".level{}.tif.partial", level.level));
+            if tmp.exists() {
+                remove(tmp)?;
+            }
+        }
+        return Ok(());
+    }
     for level in &plan.levels {
         let dir = level_dir(root, level.level);
         std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+        let mine = shard::level_range(range, level.level, level.slices);
         let entries = std::fs::read_dir(&dir).map_err(|e| Error::write(&dir, e))?;
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
+            let number = |n: &str| (n.len() == 6).then(|| n.parse::<usize>().ok()).flatten();
             let stale = match name.strip_suffix(".tif") {
-                Some(num) if num.len() == 6 => {
-                    num.parse::<usize>().is_ok_and(|k| k >= level.slices)
-                }
-                _ => name.starts_with('.') && name.ends_with(".tif.partial"),
+                Some(n) => number(n).is_some_and(|k| k >= level.slices),
+                None => name
+                    .strip_prefix('.')
+                    .and_then(|n| n.strip_suffix(".tif.partial"))
+                    .and_then(number)
+                    .is_some_and(|k| mine.contains(&k)),
             };
             if stale {
-                let path = entry.path();
-                std::fs::remove_file(&path).map_err(|e| Error::write(&path, e))?;
+                remove(entry.path())?;
             }
         }
     }
@@ -297,6 +498,10 @@ pub fn slice_path(root: &Path, level: usize, index: usize) -> PathBuf {
     level_dir(root, level).join(format!("{index:06}.tif"))
 }
 
+pub fn stack_path(root: &Path, level: usize) -> PathBuf {
+    root.join(format!("level{level}.tif"))
+}
+
 /// Which outputs an earlier run completed (see [`crate::output::is_complete`]), and below
 /// which outputs something is still missing.
 struct Done {
@@ -304,26 +509,33 @@ struct Done {
     complete: Vec<Vec<bool>>,
     /// `missing_below[l - 1][k]`: some output that level `l` slice `k` depends on is missing.
     missing_below: Vec<Vec<bool>>,
+    /// Complete outputs among those of the input range, and missing ones.
     kept: usize,
+    missing_in_range: usize,
 }
 
 impl Done {
-    fn scan(root: &Path, plan: &Plan, force: bool) -> Done {
+    fn scan(
+        root: &Path,
+        plan: &Plan,
+        layout: Layout,
+        headers: &[TiffHeader],
+        force: bool,
+        range: &Range<usize>,
+    ) -> Done {
         let complete: Vec<Vec<bool>> = plan
             .levels
             .iter()
-            .map(|l| {
-                (0..l.slices)
-                    .map(|k| {
-                        !force
-                            && crate::output::is_complete(
-                                &slice_path(root, l.level, k),
-                                l.width,
-                                l.height,
-                                plan.depth,
-                            )
-                    })
-                    .collect()
+            .zip(headers)
+            .map(|(l, header)| match layout {
+                Layout::Slices => (0..l.slices)
+                    .map(|k| !force && is_complete(&slice_path(root, l.level, k), header))
+                    .collect(),
+                // A stack file is written whole: all its slices or none.
+                Layout::Stack => {
+                    let whole = !force && is_complete(&stack_path(root, l.level), header);
+                    vec![whole; l.slices]
+                }
             })
             .collect();
         let mut missing_below: Vec<Vec<bool>> = Vec::with_capacity(complete.len());
@@ -339,11 +551,26 @@ impl Done {
                 .collect();
             missing_below.push(row);
         }
-        let kept = complete.iter().flatten().filter(|&&c| c).count();
+        let (mut kept, mut missing_in_range) = (0, 0);
+        for (level, done) in plan.levels.iter().zip(&complete) {
+            for k in shard::level_range(range, level.level, level.slices) {
+                if done[k] {
+                    kept += 1;
+                } else {
+                    missing_in_range += 1;
+                }
+            }
+        }
+        if layout == Layout::Stack {
+            // Counted in files, not pages.
+            kept = complete.iter().filter(|l| l.first() == Some(&true)).count();
+            missing_in_range = complete.len() - kept;
+        }
         Done {
             complete,
             missing_below,
             kept,
+            missing_in_range,
         }
     }
 
@@ -416,7 +643,9 @@ struct Cascade<'a, 'e> {
     cancel: Option<&'a AtomicBool>,
     done: &'a Done,
     inputs: Inputs<'a>,
-    write_mode: WriteMode,
+    /// Each level's header (of its slice files, or of its stack file).
+    headers: &'a [TiffHeader],
+    sink: Sink,
     /// Output pixel buffers: each level holds at most one slice, so a few in all.
     out_buffers: BufferPool,
     files_written: usize,
@@ -509,28 +738,62 @@ impl Cascade<'_, '_> {
     ) -> Result<Source> {
         self.check_cancel()?;
         let geometry = &self.plan.levels[level - 1];
-        let path = slice_path(self.out_root, level, index);
-        let mut out = OutputTiff::create_with(
-            path.clone(),
-            geometry.width,
-            geometry.height,
-            self.plan.depth,
-            self.write_mode,
-            Some(&self.out_buffers),
-        )?;
-        match self.plan.depth {
-            Depth::U8 => reduce_planes::<u8>(a, b, out.pixels_mut(), geometry.width),
-            Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), geometry.width),
-        }
-        let done = out.finish(self.durable)?;
-        self.files_written += 1;
-        (self.on_event)(Event::SliceWritten {
-            level,
-            index,
-            path: &path,
-        });
+        let (width, depth) = (geometry.width, self.plan.depth);
+        let done = match &self.sink {
+            Sink::Slices(mode) => {
+                let path = slice_path(self.out_root, level, index);
+                let mut out = OutputTiff::create_with(
+                    path.clone(),
+                    self.headers[level - 1].clone(),
+                    (width, geometry.height, depth),
+                    *mode,
+                    Some(&self.out_buffers),
+                )?;
+                match depth {
+                    Depth::U8 => reduce_planes::<u8>(a, b, out.pixels_mut(), width),
+                    Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), width),
+                }
+                let done = out.finish(self.durable)?;
+                self.files_written += 1;
+                (self.on_event)(Event::SliceWritten {
+                    level,
+                    index,
+                    path: &path,
+                });
+                done
+            }
+            Sink::Stack(files) => {
+                let file = &files[level - 1];
+                let pool = &self.out_buffers;
+                let done = match depth {
+                    Depth::U8 => {
+                        file.write_page::<u8>(index, pool, |o| reduce_planes(a, b, o, width))
+                    }
+                    Depth::U16 => {
+                        file.write_page::<u16>(index, pool, |o| reduce_planes(a, b, o, width))
+                    }
+                }?;
+                // The page is written; the file counts once complete, after the last page.
+                if index + 1 == geometry.slices {
+                    self.files_written += 1;
+                }
+                (self.on_event)(Event::SliceWritten {
+                    level,
+                    index,
+                    path: &stack_path(self.out_root, level),
+                });
+                done
+            }
+        };
         Ok(Source::Level(done))
     }
+}
+
+/// Where outputs go.
+enum Sink {
+    Slices(WriteMode),
+    /// One open stack file a level.
+    Stack(Vec<StackTiff>),
 }
 
 fn reduce_planes<T: Sample>(a: &Source, b: Option<&Source>, out: &mut [T], width: usize) {

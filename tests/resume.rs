@@ -131,11 +131,13 @@ impl Stack {
     }
 
     /// Relative paths of every output file of the pyramid.
+    /// Every file of a complete pyramid: the slices, and `pyramid.json`, written last.
     fn output_names(&self) -> BTreeSet<String> {
         self.levels()
             .iter()
             .enumerate()
             .flat_map(|(l, &(_, _, n))| (0..n).map(move |k| format!("{}/{k:06}.tif", l + 1)))
+            .chain(["pyramid.json".to_string()])
             .collect()
     }
 
@@ -339,7 +341,11 @@ fn force_rewrites_everything_with_the_same_bytes() {
     let (first_run, _) = stack.build(&["--quiet"]);
     assert_ok(&first_run);
     let first = read_tree(&stack.out());
-    assert_eq!(first.len(), stack.total_files());
+    assert_eq!(
+        first.len(),
+        stack.total_files() + 1,
+        "the slices and pyramid.json"
+    );
 
     // A plain rerun keeps everything and reads nothing.
     let (rerun, lines) = stack.build(&["--progress", "json"]);

@@ -1,0 +1,415 @@
+//! The TIFF headers ctpyramid writes: little-endian, uncompressed, one strip a page, every IFD
+//! before the pixel data, which is contiguous and 16-byte aligned.
+//!
+//! Written by hand rather than with the `tiff` crate's encoder because the pixel data must sit
+//! at offsets known before any pixel is computed, so a file can be preallocated at its final
+//! size and each page written (or mapped and filled) in place; the encoder writes data first
+//! and chooses offsets itself. Putting every IFD first and the pages contiguous after them is
+//! also what ImageJ needs to open a multi-page file as a stack.
+
+use std::io;
+
+use crate::layout::Depth;
+
+/// Pixel data starts on this boundary, so a `&mut [u16]` can be cast straight over it.
+pub const DATA_ALIGN: usize = 16;
+
+const SOFTWARE: &str = concat!("ctpyramid ", env!("CARGO_PKG_VERSION"), "\0");
+
+const ASCII: u16 = 2;
+const SHORT: u16 = 3;
+const LONG: u16 = 4;
+const RATIONAL: u16 = 5;
+const LONG8: u16 = 16;
+
+/// How the physical size of a pixel is recorded.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    /// Not known: XResolution/YResolution 1 with ResolutionUnit none.
+    Unknown,
+    /// Pixels per centimetre (ResolutionUnit 3), what generic TIFF readers understand; the
+    /// value is the pixel edge in micrometres.
+    Centimetre(f64),
+    /// Pixels per micrometre with ResolutionUnit none and `unit=micron` in the ImageJ
+    /// description, ImageJ's own convention; the value is the pixel edge in micrometres.
+    ImageJ(f64),
+}
+
+/// A complete header for `pages` pages of `width` x `height` at `depth`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TiffHeader {
+    pub bytes: Vec<u8>,
+    /// Offset of page 0's pixels; page k's are `page_bytes` further each.
+    pub data_offset: usize,
+    pub page_bytes: usize,
+    pub pages: usize,
+    pub bigtiff: bool,
+}
+
+impl TiffHeader {
+    /// One slice, CTHarvester's per-slice files.
+    pub fn single(width: usize, height: usize, depth: Depth, scale: Scale) -> io::Result<Self> {
+        Self::new(width, height, depth, 1, scale, None, false)
+    }
+
+    /// A multi-page stack that ImageJ opens as a z-stack of `pages` slices `spacing_um` apart.
+    pub fn imagej_stack(
+        width: usize,
+        height: usize,
+        depth: Depth,
+        pages: usize,
+        voxel_um: Option<f64>,
+    ) -> io::Result<Self> {
+        let mut description = format!("ImageJ=1.11a\nimages={pages}\nslices={pages}\n");
+        if let Some(v) = voxel_um {
+            description.push_str(&format!("unit=micron\nspacing={v}\n"));
+        }
+        description.push_str("loop=false\n\0");
+        let scale = voxel_um.map_or(Scale::Unknown, Scale::ImageJ);
+        Self::new(
+            width,
+            height,
+            depth,
+            pages,
+            scale,
+            Some(&description),
+            false,
+        )
+    }
+
+    /// Length of the whole file.
+    pub fn file_len(&self) -> u64 {
+        self.data_offset as u64 + (self.page_bytes as u64) * self.pages as u64
+    }
+
+    fn new(
+        width: usize,
+        height: usize,
+        depth: Depth,
+        pages: usize,
+        scale: Scale,
+        description: Option<&str>,
+        force_bigtiff: bool,
+    ) -> io::Result<Self> {
+        let page_bytes = width
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(depth.bytes()))
+            .ok_or_else(|| io::Error::other("output image too large"))?;
+        let fits_classic = |len: u64| len <= u64::from(u32::MAX);
+        // A first guess of the header size decides the format; headers are small.
+        let pixels = page_bytes as u64 * pages as u64;
+        let bigtiff = force_bigtiff || !fits_classic(pixels + 4096 + pages as u64 * 400);
+        let w = Writer { bigtiff };
+
+        let (x_res, unit) = match scale {
+            Scale::Unknown => ((1, 1), 1),
+            Scale::Centimetre(um) => (rational(1e4 / um), 3),
+            Scale::ImageJ(um) => (rational(1.0 / um), 1),
+        };
+        // Sizes: header, IFDs, then the values that do not fit in an entry.
+        let entries = |page: usize| 15 + usize::from(page == 0 && description.is_some());
+        let header_len = if bigtiff { 16 } else { 8 };
+        let ifd_len = |page| w.ifd_len(entries(page));
+        let ifds_len: usize = (0..pages).map(ifd_len).sum();
+        let mut extra = header_len + ifds_len;
+        // Rationals (XResolution, YResolution) are inline in BigTIFF.
+        let rationals = (!bigtiff).then(|| {
+            let at = extra;
+            extra += 16;
+            at
+        });
+        let software = w.out_of_line(SOFTWARE.len()).then(|| {
+            let at = extra;
+            extra += SOFTWARE.len();
+            at
+        });
+        let description_at = description.filter(|d| w.out_of_line(d.len())).map(|d| {
+            let at = extra;
+            extra += d.len();
+            at
+        });
+        let data_offset = extra.next_multiple_of(DATA_ALIGN);
+        if !bigtiff && !fits_classic(data_offset as u64 + pixels) {
+            return Err(io::Error::other(
+                "internal: classic TIFF chosen for a file over 4 GiB",
+            ));
+        }
+        let too_large = || io::Error::other("output image dimensions too large for TIFF");
+        let long = |v: usize| u32::try_from(v).map_err(|_| too_large());
+        let (width32, height32) = (long(width)?, long(height)?);
+
+        let mut b = Vec::with_capacity(data_offset);
+        if bigtiff {
+            b.extend_from_slice(b"II");
+            b.extend_from_slice(&43u16.to_le_bytes());
+            b.extend_from_slice(&8u16.to_le_bytes());
+            b.extend_from_slice(&0u16.to_le_bytes());
+            b.extend_from_slice(&(header_len as u64).to_le_bytes());
+        } else {
+            b.extend_from_slice(b"II");
+            b.extend_from_slice(&42u16.to_le_bytes());
+            b.extend_from_slice(&(header_len as u32).to_le_bytes());
+        }
+        let mut next_ifd = header_len;
+        for page in 0..pages {
+            next_ifd += ifd_len(page);
+            let strip = (data_offset + page * page_bytes) as u64;
+            let mut e: Vec<Entry> = vec![
+                Entry::long(256, width32),
+                Entry::long(257, height32),
+                Entry::short(258, depth.bits().into()),
+                Entry::short(259, 1), // Compression: none
+                Entry::short(262, 1), // Photometric: BlackIsZero
+            ];
+            if page == 0 {
+                if let Some(d) = description {
+                    e.push(w.ascii(270, d.as_bytes(), description_at));
+                }
+            }
+            e.push(w.offset(273, strip)); // StripOffsets
+            e.push(Entry::short(277, 1)); // SamplesPerPixel
+            e.push(Entry::long(278, height32)); // RowsPerStrip: one strip
+            e.push(w.offset(279, page_bytes as u64)); // StripByteCounts
+            e.push(w.rational(282, x_res, rationals));
+            e.push(w.rational(283, x_res, rationals.map(|r| r + 8)));
+            e.push(Entry::short(284, 1)); // PlanarConfiguration: chunky
+            e.push(Entry::short(296, unit)); // ResolutionUnit
+            e.push(w.ascii(305, SOFTWARE.as_bytes(), software));
+            e.push(Entry::short(339, 1)); // SampleFormat: unsigned
+            debug_assert_eq!(e.len(), entries(page));
+            let next = if page + 1 < pages { next_ifd as u64 } else { 0 };
+            w.ifd(&mut b, &e, next);
+        }
+        if let Some(at) = rationals {
+            debug_assert_eq!(b.len(), at);
+            for _ in 0..2 {
+                b.extend_from_slice(&x_res.0.to_le_bytes());
+                b.extend_from_slice(&x_res.1.to_le_bytes());
+            }
+        }
+        if let Some(at) = software {
+            debug_assert_eq!(b.len(), at);
+            b.extend_from_slice(SOFTWARE.as_bytes());
+        }
+        if let (Some(at), Some(d)) = (description_at, description) {
+            debug_assert_eq!(b.len(), at);
+            b.extend_from_slice(d.as_bytes());
+        }
+        b.resize(data_offset, 0);
+        Ok(TiffHeader {
+            bytes: b,
+            data_offset,
+            page_bytes,
+            pages,
+            bigtiff,
+        })
+    }
+}
+
+/// A pixel size as a TIFF RATIONAL with a fixed denominator: exact for the micrometre values
+/// scanners log (12.5, 4.99...), and within range for anything from 0.001 µm to 4 m.
+fn rational(v: f64) -> (u32, u32) {
+    const DEN: u32 = 1_000_000;
+    let num = (v * f64::from(DEN)).round();
+    (num.clamp(1.0, f64::from(u32::MAX)) as u32, DEN)
+}
+
+/// One IFD entry: its value bytes inline (left-aligned) or the offset of its value.
+struct Entry {
+    tag: u16,
+    kind: u16,
+    count: u64,
+    value: [u8; 8],
+}
+
+impl Entry {
+    fn short(tag: u16, v: u32) -> Entry {
+        let mut value = [0; 8];
+        value[..2].copy_from_slice(&(v as u16).to_le_bytes());
+        Entry {
+            tag,
+            kind: SHORT,
+            count: 1,
+            value,
+        }
+    }
+
+    fn long(tag: u16, v: u32) -> Entry {
+        let mut value = [0; 8];
+        value[..4].copy_from_slice(&v.to_le_bytes());
+        Entry {
+            tag,
+            kind: LONG,
+            count: 1,
+            value,
+        }
+    }
+}
+
+struct Writer {
+    bigtiff: bool,
+}
+
+impl Writer {
+    fn ifd_len(&self, entries: usize) -> usize {
+        if self.bigtiff {
+            8 + entries * 20 + 8
+        } else {
+            2 + entries * 12 + 4
+        }
+    }
+
+    /// Whether a value of `len` bytes lives outside its entry.
+    fn out_of_line(&self, len: usize) -> bool {
+        len > if self.bigtiff { 8 } else { 4 }
+    }
+
+    fn offset(&self, tag: u16, v: u64) -> Entry {
+        let mut value = [0; 8];
+        if self.bigtiff {
+            value.copy_from_slice(&v.to_le_bytes());
+        } else {
+            value[..4].copy_from_slice(&(v as u32).to_le_bytes());
+        }
+        Entry {
+            tag,
+            kind: if self.bigtiff { LONG8 } else { LONG },
+            count: 1,
+            value,
+        }
+    }
+
+    fn rational(&self, tag: u16, (num, den): (u32, u32), at: Option<usize>) -> Entry {
+        let mut value = [0; 8];
+        match at {
+            Some(at) => value[..4].copy_from_slice(&(at as u32).to_le_bytes()),
+            None => {
+                value[..4].copy_from_slice(&num.to_le_bytes());
+                value[4..].copy_from_slice(&den.to_le_bytes());
+            }
+        }
+        Entry {
+            tag,
+            kind: RATIONAL,
+            count: 1,
+            value,
+        }
+    }
+
+    fn ascii(&self, tag: u16, text: &[u8], at: Option<usize>) -> Entry {
+        let mut value = [0; 8];
+        match at {
+            Some(at) if self.bigtiff => value.copy_from_slice(&(at as u64).to_le_bytes()),
+            Some(at) => value[..4].copy_from_slice(&(at as u32).to_le_bytes()),
+            None => value[..text.len()].copy_from_slice(text),
+        }
+        Entry {
+            tag,
+            kind: ASCII,
+            count: text.len() as u64,
+            value,
+        }
+    }
+
+    fn ifd(&self, b: &mut Vec<u8>, entries: &[Entry], next: u64) {
+        if self.bigtiff {
+            b.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+        } else {
+            b.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        }
+        for e in entries {
+            b.extend_from_slice(&e.tag.to_le_bytes());
+            b.extend_from_slice(&e.kind.to_le_bytes());
+            if self.bigtiff {
+                b.extend_from_slice(&e.count.to_le_bytes());
+                b.extend_from_slice(&e.value);
+            } else {
+                b.extend_from_slice(&(e.count as u32).to_le_bytes());
+                b.extend_from_slice(&e.value[..4]);
+            }
+        }
+        if self.bigtiff {
+            b.extend_from_slice(&next.to_le_bytes());
+        } else {
+            b.extend_from_slice(&(next as u32).to_le_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tiff::decoder::{Decoder, DecodingResult};
+    use tiff::tags::Tag;
+
+    /// A file from a header and pages of pixels valued by page, read back by the `tiff` crate.
+    fn roundtrip(h: &TiffHeader, width: usize, height: usize) -> Vec<Vec<u16>> {
+        let mut file = h.bytes.clone();
+        for page in 0..h.pages {
+            let px: Vec<u16> = (0..width * height)
+                .map(|i| (page * 1000 + i) as u16)
+                .collect();
+            file.extend_from_slice(bytemuck::cast_slice(&px));
+        }
+        assert_eq!(file.len() as u64, h.file_len());
+        let mut dec = Decoder::new(std::io::Cursor::new(file)).unwrap();
+        let mut pages = Vec::new();
+        loop {
+            assert_eq!(dec.dimensions().unwrap(), (width as u32, height as u32));
+            match dec.read_image().unwrap() {
+                DecodingResult::U16(v) => pages.push(v),
+                other => panic!("{other:?}"),
+            }
+            if !dec.more_images() {
+                break;
+            }
+            dec.next_image().unwrap();
+        }
+        pages
+    }
+
+    #[test]
+    fn single_page_reads_back_with_its_scale() {
+        let h = TiffHeader::single(5, 3, Depth::U16, Scale::Centimetre(12.5)).unwrap();
+        assert_eq!(h.data_offset % DATA_ALIGN, 0);
+        let pages = roundtrip(&h, 5, 3);
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0][14], 14);
+        let mut dec = Decoder::new(std::io::Cursor::new(h.bytes.clone())).unwrap();
+        let x = dec.get_tag_u32_vec(Tag::XResolution).unwrap();
+        // 12.5 µm: 800 pixels per centimetre.
+        assert_eq!(f64::from(x[0]) / f64::from(x[1]), 800.0);
+        assert_eq!(dec.get_tag_u32(Tag::ResolutionUnit).unwrap(), 3);
+    }
+
+    #[test]
+    fn stack_pages_are_contiguous_after_the_ifds() {
+        let h = TiffHeader::imagej_stack(4, 2, Depth::U16, 3, Some(25.0)).unwrap();
+        assert!(!h.bigtiff);
+        let pages = roundtrip(&h, 4, 2);
+        assert_eq!(pages.len(), 3);
+        assert_eq!(pages[2][0], 2000);
+        let mut dec = Decoder::new(std::io::Cursor::new(h.bytes.clone())).unwrap();
+        let d = dec.get_tag_ascii_string(Tag::ImageDescription).unwrap();
+        assert!(
+            d.contains("images=3") && d.contains("spacing=25") && d.contains("unit=micron"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn bigtiff_stack_reads_back() {
+        let h =
+            TiffHeader::new(3, 2, Depth::U16, 4, Scale::ImageJ(2.0), Some("x\0"), true).unwrap();
+        assert!(h.bigtiff);
+        let pages = roundtrip(&h, 3, 2);
+        assert_eq!(pages.len(), 4);
+        assert_eq!(pages[3][5], 3005);
+    }
+
+    #[test]
+    fn rational_is_exact_for_logged_sizes() {
+        assert_eq!(rational(1e4 / 12.5), (800_000_000, 1_000_000));
+        assert_eq!(rational(1.0 / 25.0), (40_000, 1_000_000));
+    }
+}

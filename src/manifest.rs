@@ -1,0 +1,141 @@
+//! `pyramid.json`: what a pyramid was built from and what it holds, written last.
+//!
+//! It lies beside the levels and is written atomically (a temporary file renamed) after every
+//! output is complete, and removed before a build changes anything, so its presence means the
+//! pyramid is complete. It records the input slices with their sizes and modification times:
+//! a rerun compares them with the folder as it is now, so a pyramid built from slices that
+//! were since replaced is rebuilt rather than kept.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::pyramid::{Layout, Plan};
+
+pub const FILE_NAME: &str = "pyramid.json";
+
+/// One input file as it was when the pyramid was built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputFile {
+    pub name: String,
+    pub bytes: u64,
+    pub mtime_ns: u64,
+}
+
+impl InputFile {
+    pub fn of(path: &Path) -> Result<InputFile> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::read(path, e))?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        // The name alone: a folder moved or mounted elsewhere is still the same stack.
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(InputFile {
+            name,
+            bytes: meta.len(),
+            mtime_ns,
+        })
+    }
+}
+
+/// What decides a pyramid's bytes: if any of it differs, the outputs on disk are not this
+/// build's outputs, whatever their headers say.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub inputs: Vec<InputFile>,
+    pub plan: Plan,
+    pub layout: Layout,
+}
+
+impl Source {
+    /// The JSON of the whole manifest; `file_names` lists each level's files.
+    pub fn to_json(
+        &self,
+        source_dir: &Path,
+        selection: Option<&str>,
+        file_names: &[Vec<String>],
+    ) -> Value {
+        let p = &self.plan;
+        let dtype = match p.depth.bits() {
+            8 => "uint8",
+            _ => "uint16",
+        };
+        json!({
+            "tool": "ctpyramid",
+            "version": env!("CARGO_PKG_VERSION"),
+            "source": source_dir.display().to_string(),
+            "selection": selection,
+            "layout": self.layout.name(),
+            "width": p.width,
+            "height": p.height,
+            "dtype": dtype,
+            "slices": p.slices,
+            "voxel_um": p.voxel_um,
+            "min_size": p.min_size,
+            "inputs": self.inputs.iter().map(|f| json!({
+                "name": f.name, "bytes": f.bytes, "mtime_ns": f.mtime_ns,
+            })).collect::<Vec<_>>(),
+            "levels": p.levels.iter().zip(file_names).map(|(l, files)| json!({
+                "level": l.level,
+                "width": l.width,
+                "height": l.height,
+                "slices": l.slices,
+                "dtype": dtype,
+                "voxel_um": p.level_voxel_um(l.level),
+                "files": files,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Whether `manifest` (a `pyramid.json` read back) was written for this source.
+    pub fn matches(&self, manifest: &Value, source_dir: &Path, file_names: &[Vec<String>]) -> bool {
+        let now = self.to_json(source_dir, None, file_names);
+        let same = |key: &str| manifest.get(key) == now.get(key);
+        [
+            "version", "layout", "width", "height", "dtype", "slices", "voxel_um", "min_size",
+            "inputs", "levels",
+        ]
+        .iter()
+        .all(|k| same(k))
+    }
+}
+
+/// The manifest in `out_root`, if there is one that parses.
+pub fn read(out_root: &Path) -> Option<Value> {
+    let text = std::fs::read(out_root.join(FILE_NAME)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// Removes the manifest: the pyramid is about to change.
+pub fn remove(out_root: &Path) -> Result<()> {
+    let path = out_root.join(FILE_NAME);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::write(&path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the manifest atomically: complete under its name, or absent.
+pub fn write(out_root: &Path, manifest: &Value, durable: bool) -> Result<PathBuf> {
+    use std::io::Write;
+    let path = out_root.join(FILE_NAME);
+    let tmp = out_root.join(format!(".{FILE_NAME}.partial"));
+    let err = |e| Error::write(&path, e);
+    let text = serde_json::to_vec_pretty(manifest).map_err(|e| err(e.into()))?;
+    let mut file = std::fs::File::create(&tmp).map_err(err)?;
+    file.write_all(&text).map_err(err)?;
+    file.write_all(b"\n").map_err(err)?;
+    if durable {
+        file.sync_all().map_err(err)?;
+    }
+    drop(file);
+    std::fs::rename(&tmp, &path).map_err(err)?;
+    Ok(path)
+}
