@@ -1,14 +1,16 @@
 //! `ctpyramid inspect`: what a stack is and how `build` would read it, without writing.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
 use crate::discover::{select, Selection};
 use crate::error::Result;
 use crate::layout::{Encoding, SliceLayout};
+use crate::manifest::{self, InputFile};
 use crate::pyramid::Plan;
+use crate::pyramid::{file_names, BuildOptions, Layout};
 use crate::slice::{SliceFile, Stack};
 
 /// What one slice is.
@@ -90,12 +92,111 @@ pub struct Report {
     pub plan: Option<Plan>,
     /// Slices that `build` would refuse, with the reason.
     pub problems: Vec<(String, String)>,
+    /// The state of the pyramid already in the output folder.
+    pub pyramid: PyramidState,
+}
+
+/// What the output folder holds, by its `pyramid.json`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PyramidState {
+    /// No output folder.
+    None,
+    /// A folder without `pyramid.json`: a build interrupted, still running, or by another tool.
+    Incomplete { root: String },
+    /// Complete, and built from the slices as they are now.
+    Complete {
+        root: String,
+        layout: String,
+        levels: usize,
+    },
+    /// Complete, but built from other slices (replaced, added, removed since).
+    Stale { root: String },
+}
+
+impl PyramidState {
+    fn of(
+        root: &Path,
+        stack: &Stack,
+        inputs: &[PathBuf],
+        input: &Path,
+        first: Option<&SliceFile>,
+    ) -> PyramidState {
+        let shown = root.display().to_string();
+        let Some(recorded) = manifest::read(root) else {
+            return if root.exists() {
+                PyramidState::Incomplete { root: shown }
+            } else {
+                PyramidState::None
+            };
+        };
+        let layout = match recorded.get("layout").and_then(|v| v.as_str()) {
+            Some("stack") => Layout::Stack,
+            _ => Layout::Slices,
+        };
+        let min_size = recorded
+            .get("min_size")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as usize;
+        let files: Option<Vec<InputFile>> = inputs.iter().map(|p| InputFile::of(p).ok()).collect();
+        let (Some(first), Some(files)) = (first, files) else {
+            return PyramidState::Stale { root: shown };
+        };
+        let f = first.layout();
+        let mut plan = Plan::new(f.width, f.height, f.depth, stack.len(), min_size);
+        plan.voxel_um = recorded.get("voxel_um").and_then(|v| v.as_f64());
+        let levels = plan.levels.len();
+        let names = file_names(&plan, layout);
+        let source = manifest::Source {
+            inputs: files,
+            plan,
+            layout,
+        };
+        if source.matches(&recorded, input, &names) {
+            PyramidState::Complete {
+                root: shown,
+                layout: layout.name().into(),
+                levels,
+            }
+        } else {
+            PyramidState::Stale { root: shown }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            PyramidState::None => "none yet".into(),
+            PyramidState::Incomplete { root } => format!(
+                "incomplete in {root} (no pyramid.json: a build was interrupted, is running, or \
+                 another tool wrote it; build resumes it)"
+            ),
+            PyramidState::Complete {
+                root,
+                layout,
+                levels,
+            } => format!("complete in {root} ({levels} level(s), layout {layout})"),
+            PyramidState::Stale { root } => format!(
+                "out of date in {root}: the slices changed since it was built (build rebuilds it)"
+            ),
+        }
+    }
 }
 
 /// Reads the header of every slice of `input` (a folder or a multi-page TIFF), decoding no
 /// pixel, and reports every problem rather than stopping at the first.
 pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<Report> {
+    inspect_with(input, selection, min_size, None)
+}
+
+/// [`inspect`], with the pyramid looked for in `out_root` rather than where `build` puts it
+/// by default.
+pub fn inspect_with(
+    input: &Path,
+    selection: &Selection,
+    min_size: usize,
+    out_root: Option<&Path>,
+) -> Result<Report> {
     let listing = select(input, selection)?;
+    let paths = listing.paths.clone();
     let stack = Stack::new(listing.paths)?;
     let mut slices = Vec::with_capacity(stack.len());
     let mut problems = Vec::new();
@@ -129,6 +230,11 @@ pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<R
             .sum(),
         Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     };
+    let root = match out_root {
+        Some(root) => root.to_path_buf(),
+        None => BuildOptions::new(input).out_root(),
+    };
+    let pyramid = PyramidState::of(&root, &stack, &paths, input, first.as_ref());
     let plan = first.map(|f| {
         let f = f.layout();
         Plan::new(f.width, f.height, f.depth, stack.len(), min_size)
@@ -140,6 +246,7 @@ pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<R
         file_bytes,
         plan,
         problems,
+        pyramid,
     })
 }
 
@@ -178,6 +285,14 @@ impl Report {
             "levels": self.plan.iter().flat_map(|p| &p.levels).map(|l| json!({
                 "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
             })).collect::<Vec<_>>(),
+            "pyramid": match &self.pyramid {
+                PyramidState::None => json!({ "state": "none" }),
+                PyramidState::Incomplete { root } => json!({ "state": "incomplete", "root": root }),
+                PyramidState::Complete { root, layout, levels } => json!({
+                    "state": "complete", "root": root, "layout": layout, "levels": levels,
+                }),
+                PyramidState::Stale { root } => json!({ "state": "stale", "root": root }),
+            },
             "problems": self.problems.iter().map(|(slice, error)| json!({
                 "slice": slice, "error": error,
             })).collect::<Vec<_>>(),
@@ -230,6 +345,7 @@ impl Report {
             }
             _ => line("  levels: none (slices are already small enough)".into()),
         }
+        line(format!("  pyramid: {}", self.pyramid.describe()));
         if self.problems.is_empty() {
             line("  problems: none".into());
         } else {

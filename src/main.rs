@@ -53,6 +53,9 @@ enum Command {
         /// As for build
         #[arg(long, default_value_t = ctpyramid::DEFAULT_MIN_SIZE)]
         min_size: usize,
+        /// Where to look for the pyramid [default: as build writes it]
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         select: SelectArgs,
     },
@@ -271,8 +274,14 @@ fn main() -> ExitCode {
             path,
             json,
             min_size,
+            out,
             select,
-        } => match ctpyramid::inspect::inspect(&path, &select.selection(), min_size) {
+        } => match ctpyramid::inspect::inspect_with(
+            &path,
+            &select.selection(),
+            min_size,
+            out.as_deref(),
+        ) {
             Ok(report) => {
                 if json {
                     say(&format!("{:#}", report.to_json()));

@@ -437,7 +437,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
 }
 
 /// The names of each level's files, relative to the output root, for `pyramid.json`.
-fn file_names(plan: &Plan, layout: Layout) -> Vec<Vec<String>> {
+pub(crate) fn file_names(plan: &Plan, layout: Layout) -> Vec<Vec<String>> {
     plan.levels
         .iter()
         .map(|l| match layout {

@@ -474,3 +474,42 @@ fn prefix_needs_the_rest_of_the_pattern() {
         "a usage error writes nothing"
     );
 }
+
+/// `inspect` reads `pyramid.json`: none before a build, complete after, out of date once an
+/// input changes, incomplete without the manifest.
+#[test]
+fn pyramid_state_follows_the_manifest() {
+    let work = stack("u16_le_strip1");
+    let state = |extra: &[&str]| {
+        let (_, json) = inspect_json(work.path(), extra);
+        json["pyramid"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(state(&[]), "none");
+    let out = ctpyramid(&["build", s(work.path()), "--min-size", "8", "--quiet"]);
+    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    assert_eq!(state(&[]), "complete");
+    let (_, json) = inspect_json(work.path(), &[]);
+    assert_eq!(json["pyramid"]["levels"], 3);
+
+    // The same bytes, written again: a new modification time.
+    let input = work.path().join("s_rec00000002.tif");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&input)
+        .unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    file.set_modified(later).unwrap();
+    drop(file);
+    assert_eq!(state(&[]), "stale");
+    let text = text_of(&inspect(work.path(), &[]).stdout);
+    assert!(text.contains("pyramid: out of date"), "{text}");
+
+    std::fs::remove_file(work.path().join(".thumbnail/pyramid.json")).unwrap();
+    assert_eq!(state(&[]), "incomplete");
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert_eq!(state(&["--out", s(elsewhere.path())]), "incomplete");
+    assert_eq!(state(&["--out", s(&elsewhere.path().join("none"))]), "none");
+}
