@@ -14,7 +14,14 @@ use crate::layout::Depth;
 /// Pixel data starts on this boundary, so a `&mut [u16]` can be cast straight over it.
 pub const DATA_ALIGN: usize = 16;
 
-const SOFTWARE: &str = concat!("ctpyramid ", env!("CARGO_PKG_VERSION"), "\0");
+/// The Software tag: the tool, its version, and the identity of the inputs the file was
+/// computed from, so that an output of other inputs never passes for complete.
+fn software(source: u64) -> String {
+    format!(
+        "ctpyramid {} (source {source:016x})\0",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 const ASCII: u16 = 2;
 const SHORT: u16 = 3;
@@ -47,9 +54,15 @@ pub struct TiffHeader {
 }
 
 impl TiffHeader {
-    /// One slice, CTHarvester's per-slice files.
-    pub fn single(width: usize, height: usize, depth: Depth, scale: Scale) -> io::Result<Self> {
-        Self::new(width, height, depth, 1, scale, None, false)
+    /// One slice, CTHarvester's per-slice files; `source` identifies the inputs.
+    pub fn single(
+        width: usize,
+        height: usize,
+        depth: Depth,
+        scale: Scale,
+        source: u64,
+    ) -> io::Result<Self> {
+        Self::new((width, height, depth), 1, scale, None, source, false)
     }
 
     /// A multi-page stack that ImageJ opens as a z-stack of `pages` slices `spacing_um` apart.
@@ -59,6 +72,7 @@ impl TiffHeader {
         depth: Depth,
         pages: usize,
         voxel_um: Option<f64>,
+        source: u64,
     ) -> io::Result<Self> {
         let mut description = format!("ImageJ=1.11a\nimages={pages}\nslices={pages}\n");
         if let Some(v) = voxel_um {
@@ -67,12 +81,11 @@ impl TiffHeader {
         description.push_str("loop=false\n\0");
         let scale = voxel_um.map_or(Scale::Unknown, Scale::ImageJ);
         Self::new(
-            width,
-            height,
-            depth,
+            (width, height, depth),
             pages,
             scale,
             Some(&description),
+            source,
             false,
         )
     }
@@ -83,14 +96,15 @@ impl TiffHeader {
     }
 
     fn new(
-        width: usize,
-        height: usize,
-        depth: Depth,
+        (width, height, depth): (usize, usize, Depth),
         pages: usize,
         scale: Scale,
         description: Option<&str>,
+        source: u64,
         force_bigtiff: bool,
     ) -> io::Result<Self> {
+        let software_text = software(source);
+        let software_bytes = software_text.as_bytes();
         let page_bytes = width
             .checked_mul(height)
             .and_then(|n| n.checked_mul(depth.bytes()))
@@ -118,9 +132,9 @@ impl TiffHeader {
             extra += 16;
             at
         });
-        let software = w.out_of_line(SOFTWARE.len()).then(|| {
+        let software = w.out_of_line(software_bytes.len()).then(|| {
             let at = extra;
-            extra += SOFTWARE.len();
+            extra += software_bytes.len();
             at
         });
         let description_at = description.filter(|d| w.out_of_line(d.len())).map(|d| {
@@ -174,7 +188,7 @@ impl TiffHeader {
             e.push(w.rational(283, x_res, rationals.map(|r| r + 8)));
             e.push(Entry::short(284, 1)); // PlanarConfiguration: chunky
             e.push(Entry::short(296, unit)); // ResolutionUnit
-            e.push(w.ascii(305, SOFTWARE.as_bytes(), software));
+            e.push(w.ascii(305, software_bytes, software));
             e.push(Entry::short(339, 1)); // SampleFormat: unsigned
             debug_assert_eq!(e.len(), entries(page));
             let next = if page + 1 < pages { next_ifd as u64 } else { 0 };
@@ -189,7 +203,7 @@ impl TiffHeader {
         }
         if let Some(at) = software {
             debug_assert_eq!(b.len(), at);
-            b.extend_from_slice(SOFTWARE.as_bytes());
+            b.extend_from_slice(software_bytes);
         }
         if let (Some(at), Some(d)) = (description_at, description) {
             debug_assert_eq!(b.len(), at);
@@ -206,12 +220,38 @@ impl TiffHeader {
     }
 }
 
-/// A pixel size as a TIFF RATIONAL with a fixed denominator: exact for the micrometre values
-/// scanners log (12.5, 4.99...), and within range for anything from 0.001 µm to 4 m.
+/// `v` as a TIFF RATIONAL: the best approximation with numerator and denominator within
+/// `u32` (continued fractions), exact for every decimal a scanner logs (`1e4 / 12.5` is
+/// 800/1, `1 / 976` is 1/976) from nanometre to metre voxels.
 fn rational(v: f64) -> (u32, u32) {
-    const DEN: u32 = 1_000_000;
-    let num = (v * f64::from(DEN)).round();
-    (num.clamp(1.0, f64::from(u32::MAX)) as u32, DEN)
+    if !(v.is_finite() && v > 0.0) {
+        return (1, 1);
+    }
+    let max = f64::from(u32::MAX);
+    if v >= max {
+        return (u32::MAX, 1);
+    }
+    // Convergents h/k of the continued fraction of v, kept while both fit.
+    let (mut h0, mut h1, mut k0, mut k1) = (0f64, 1f64, 1f64, 0f64);
+    let mut x = v;
+    for _ in 0..64 {
+        let a = x.floor();
+        let (h2, k2) = (a * h1 + h0, a * k1 + k0);
+        if h2 > max || k2 > max {
+            break;
+        }
+        (h0, h1, k0, k1) = (h1, h2, k1, k2);
+        let frac = x - a;
+        if frac < 1e-12 || (h1 / k1 - v).abs() <= v * 1e-15 {
+            break;
+        }
+        x = 1.0 / frac;
+    }
+    if h1 < 1.0 || k1 < 1.0 {
+        // Smaller than 1 / u32::MAX: the smallest positive rational.
+        return (1, u32::MAX);
+    }
+    (h1 as u32, k1 as u32)
 }
 
 /// One IFD entry: its value bytes inline (left-aligned) or the offset of its value.
@@ -370,7 +410,7 @@ mod tests {
 
     #[test]
     fn single_page_reads_back_with_its_scale() {
-        let h = TiffHeader::single(5, 3, Depth::U16, Scale::Centimetre(12.5)).unwrap();
+        let h = TiffHeader::single(5, 3, Depth::U16, Scale::Centimetre(12.5), 7).unwrap();
         assert_eq!(h.data_offset % DATA_ALIGN, 0);
         let pages = roundtrip(&h, 5, 3);
         assert_eq!(pages.len(), 1);
@@ -384,7 +424,7 @@ mod tests {
 
     #[test]
     fn stack_pages_are_contiguous_after_the_ifds() {
-        let h = TiffHeader::imagej_stack(4, 2, Depth::U16, 3, Some(25.0)).unwrap();
+        let h = TiffHeader::imagej_stack(4, 2, Depth::U16, 3, Some(25.0), 7).unwrap();
         assert!(!h.bigtiff);
         let pages = roundtrip(&h, 4, 2);
         assert_eq!(pages.len(), 3);
@@ -399,8 +439,15 @@ mod tests {
 
     #[test]
     fn bigtiff_stack_reads_back() {
-        let h =
-            TiffHeader::new(3, 2, Depth::U16, 4, Scale::ImageJ(2.0), Some("x\0"), true).unwrap();
+        let h = TiffHeader::new(
+            (3, 2, Depth::U16),
+            4,
+            Scale::ImageJ(2.0),
+            Some("x\0"),
+            7,
+            true,
+        )
+        .unwrap();
         assert!(h.bigtiff);
         let pages = roundtrip(&h, 3, 2);
         assert_eq!(pages.len(), 4);
@@ -409,7 +456,14 @@ mod tests {
 
     #[test]
     fn rational_is_exact_for_logged_sizes() {
-        assert_eq!(rational(1e4 / 12.5), (800_000_000, 1_000_000));
-        assert_eq!(rational(1.0 / 25.0), (40_000, 1_000_000));
+        assert_eq!(rational(1e4 / 12.5), (800, 1));
+        assert_eq!(rational(1.0 / 25.0), (1, 25));
+        assert_eq!(rational(1.0 / 976.0), (1, 976));
+        assert_eq!(rational(1e4 / 0.35), (200_000, 7));
+        assert_eq!(rational(1e4 / 4.99), (1_000_000, 499));
+        // Fine voxels do not overflow: 1 µm is 10000 pixels per centimetre.
+        assert_eq!(rational(1e4 / 1.0), (10_000, 1));
+        let (n, d) = rational(std::f64::consts::PI);
+        assert!((f64::from(n) / f64::from(d) - std::f64::consts::PI).abs() < 1e-15);
     }
 }

@@ -88,6 +88,15 @@ enum Command {
         /// As for build
         #[arg(long, default_value_t = ctpyramid::DEFAULT_MIN_SIZE)]
         min_size: usize,
+        /// As for build: passed to every shard
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// As for build: passed to every shard
+        #[arg(long, value_name = "UM", value_parser = positive_f64)]
+        voxel_size: Option<f64>,
+        /// Print only the Slurm job array script (`plan ... --slurm > job.sbatch`)
+        #[arg(long)]
+        slurm: bool,
         #[command(flatten)]
         select: SelectArgs,
     },
@@ -136,6 +145,29 @@ struct SelectArgs {
 }
 
 impl SelectArgs {
+    /// The options as given, to repeat them on another command line.
+    fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut push = |flag: &str, value: Option<String>| {
+            if let Some(v) = value {
+                args.push(flag.to_string());
+                args.push(v);
+            }
+        };
+        push("--prefix", self.prefix.clone());
+        push("--ext", self.ext.clone());
+        push("--first", self.first.map(|v| v.to_string()));
+        push("--last", self.last.map(|v| v.to_string()));
+        push("--index-length", self.index_length.map(|v| v.to_string()));
+        if self.skip_missing {
+            args.push("--skip-missing".into());
+        }
+        if self.all_images {
+            args.push("--all-images".into());
+        }
+        args
+    }
+
     fn selection(&self) -> Selection {
         match (
             &self.prefix,
@@ -308,7 +340,19 @@ fn main() -> ExitCode {
             shards,
             min_size,
             select,
-        } => run_plan(dir, shards, min_size, select.selection()),
+            out,
+            voxel_size,
+            slurm,
+        } => {
+            let mut build_args = Vec::new();
+            if let Some(out) = out {
+                build_args.extend(["--out".to_string(), out.display().to_string()]);
+            }
+            if let Some(v) = voxel_size {
+                build_args.extend(["--voxel-size".to_string(), v.to_string()]);
+            }
+            run_plan(dir, shards, min_size, &select, &build_args, slurm)
+        }
         Command::Demo {
             dir,
             slices,
@@ -614,18 +658,55 @@ fn run_bench(
     Ok(())
 }
 
+/// Quotes `text` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 fn run_plan(
     dir: PathBuf,
     shards: usize,
     min_size: usize,
-    selection: Selection,
+    select: &SelectArgs,
+    build_args: &[String],
+    slurm: bool,
 ) -> ctpyramid::Result<()> {
-    let report = ctpyramid::inspect::inspect(&dir, &selection, min_size)?;
+    let report = ctpyramid::inspect::inspect(&dir, &select.selection(), min_size)?;
     let Some(plan) = report.plan else {
         return Err(ctpyramid::Error::NoSlices { dir });
     };
     let unit = ctpyramid::shard::unit(&plan);
     let ranges = ctpyramid::shard::split(&plan, shards);
+    let list: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{}..{}", r.start, r.end))
+        .collect();
+    // Every shard must select and scale the slices exactly as planned.
+    let mut args = vec![
+        shell_quote(&dir.display().to_string()),
+        format!("--min-size {min_size}"),
+    ];
+    args.extend(select.to_args().iter().map(|a| shell_quote(a)));
+    args.extend(build_args.iter().map(|a| shell_quote(a)));
+    let script = format!(
+        "#!/bin/bash\n\
+         #SBATCH --job-name=ctpyramid\n\
+         #SBATCH --array=0-{}\n\
+         #SBATCH --cpus-per-task=2\n\
+         # {} slices in {} aligned shards; the last shard to finish writes pyramid.json.\n\
+         # A failed shard is rerun as is (it resumes).\n\
+         RANGES=({})\n\
+         exec ctpyramid build {} \\\n    --slices \"${{RANGES[$SLURM_ARRAY_TASK_ID]}}\" --quiet --progress none",
+        ranges.len().saturating_sub(1),
+        plan.slices,
+        ranges.len(),
+        list.join(" "),
+        args.join(" ")
+    );
+    if slurm {
+        say(&script);
+        return Ok(());
+    }
     say!(
         "{}: {} slices of {}x{} {} -> {} level(s); shards must start and end on multiples \
          of {unit} (2^{} levels)",
@@ -640,24 +721,7 @@ fn run_plan(
     for (i, r) in ranges.iter().enumerate() {
         say!("shard {i}: --slices {}..{}", r.start, r.end);
     }
-    let list: Vec<String> = ranges
-        .iter()
-        .map(|r| format!("{}..{}", r.start, r.end))
-        .collect();
-    let dir_arg = dir.display().to_string().replace('\'', "'\\''");
-    say!(
-        "\n# Slurm: save as ctpyramid.sbatch, submit with `sbatch ctpyramid.sbatch`\n\
-         #!/bin/bash\n\
-         #SBATCH --job-name=ctpyramid\n\
-         #SBATCH --array=0-{}\n\
-         #SBATCH --cpus-per-task=2\n\
-         RANGES=({})\n\
-         ctpyramid build '{dir_arg}' --min-size {min_size} --slices \"${{RANGES[$SLURM_ARRAY_TASK_ID]}}\" \\\n    \
-         --quiet --progress none\n\
-         # the last shard to finish writes pyramid.json; rerun a failed shard as is",
-        ranges.len().saturating_sub(1),
-        list.join(" ")
-    );
+    say!("\nas a Slurm job array (--slurm prints just this, ready for sbatch):\n\n{script}");
     Ok(())
 }
 

@@ -45,6 +45,19 @@ impl InputFile {
     }
 }
 
+/// A 64-bit identity of the input files: their names, sizes and modification times, in order.
+pub fn source_id(inputs: &[InputFile]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
+    for f in inputs {
+        h.write(f.name.as_bytes());
+        h.write(&[0]);
+        h.write(&f.bytes.to_le_bytes());
+        h.write(&f.mtime_ns.to_le_bytes());
+    }
+    h.finish()
+}
+
 /// What decides a pyramid's bytes: if any of it differs, the outputs on disk are not this
 /// build's outputs, whatever their headers say.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,7 +83,10 @@ impl Source {
         json!({
             "tool": "ctpyramid",
             "version": env!("CARGO_PKG_VERSION"),
-            "source": source_dir.display().to_string(),
+            "source": std::fs::canonicalize(source_dir)
+                .unwrap_or_else(|_| source_dir.to_path_buf())
+                .display()
+                .to_string(),
             "selection": selection,
             "layout": self.layout.name(),
             "width": p.width,
@@ -122,11 +138,21 @@ pub fn remove(out_root: &Path) -> Result<()> {
     }
 }
 
+/// Holds an exclusive lock on the output folder until dropped: shards deciding whether the
+/// pyramid is complete take turns. The folder itself is locked, so no lock file is left.
+pub fn lock(out_root: &Path) -> Result<std::fs::File> {
+    let dir = std::fs::File::open(out_root).map_err(|e| Error::write(out_root, e))?;
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::write(out_root, e.into()))?;
+    Ok(dir)
+}
+
 /// Writes the manifest atomically: complete under its name, or absent.
 pub fn write(out_root: &Path, manifest: &Value, durable: bool) -> Result<PathBuf> {
     use std::io::Write;
     let path = out_root.join(FILE_NAME);
-    let tmp = out_root.join(format!(".{FILE_NAME}.partial"));
+    // A name of this process's own: shards on other machines may write at the same time.
+    let tmp = out_root.join(format!(".{FILE_NAME}.{}.partial", std::process::id()));
     let err = |e| Error::write(&path, e);
     let text = serde_json::to_vec_pretty(manifest).map_err(|e| err(e.into()))?;
     let mut file = std::fs::File::create(&tmp).map_err(err)?;

@@ -71,7 +71,7 @@ pub struct OutputTiff {
 impl OutputTiff {
     /// A mapped output file with no scale (the demo's phantom writer).
     pub fn create(final_path: PathBuf, width: usize, height: usize, depth: Depth) -> Result<Self> {
-        let header = TiffHeader::single(width, height, depth, crate::encode::Scale::Unknown)
+        let header = TiffHeader::single(width, height, depth, crate::encode::Scale::Unknown, 0)
             .map_err(|e| Error::write(&final_path, e))?;
         Self::create_with(
             final_path,

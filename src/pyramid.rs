@@ -68,6 +68,9 @@ pub struct Plan {
     pub min_size: usize,
     /// Edge of an input voxel in micrometres, if known; level L's is `2^L` times it.
     pub voxel_um: Option<f64>,
+    /// Identity of the input files (names, sizes, modification times), written into every
+    /// output's header: an output computed from other inputs never passes for complete.
+    pub source_id: u64,
 }
 
 impl Plan {
@@ -94,6 +97,7 @@ impl Plan {
             levels,
             min_size,
             voxel_um: None,
+            source_id: 0,
         }
     }
 
@@ -111,10 +115,16 @@ impl Plan {
                 level.height,
                 self.depth,
                 voxel.map_or(Scale::Unknown, Scale::Centimetre),
+                self.source_id,
             ),
-            Layout::Stack => {
-                TiffHeader::imagej_stack(level.width, level.height, self.depth, level.slices, voxel)
-            }
+            Layout::Stack => TiffHeader::imagej_stack(
+                level.width,
+                level.height,
+                self.depth,
+                level.slices,
+                voxel,
+                self.source_id,
+            ),
         }
     }
 
@@ -282,6 +292,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     plan.voxel_um = options
         .voxel_um
         .or(listing.log.as_ref().and_then(|l| l.pixel_size_um));
+    plan.source_id = manifest::source_id(&inputs);
     let layout = options.layout;
     let shard = match options.slices {
         None => None,
@@ -404,21 +415,27 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     );
     let (zero_copy_slices, decoded_slices) = (cascade.zero_copy_slices, cascade.decoded_slices);
 
-    // The manifest goes last, once every output of every shard is complete.
-    let complete = match &shard {
-        None => true,
-        Some(_) => {
+    // The manifest goes last, once every output of every shard is complete. Shards finishing
+    // together take turns (a lock): each sees every output finished before it took the
+    // lock, so the last one to take it writes the manifest, or leaves none if something is
+    // still missing.
+    let manifest = if plan.levels.is_empty() {
+        None
+    } else {
+        let _lock = manifest::lock(&out_root)?;
+        let complete = shard.is_none() || {
             let everything = 0..plan.slices;
             Done::scan(&out_root, &plan, layout, &headers, false, &everything).missing_in_range == 0
+        };
+        if !complete {
+            manifest::remove(&out_root)?;
+            None
+        } else if writes || shard.is_some() || recorded.is_none() {
+            let json = source.to_json(&options.input, listing.note.as_deref(), &file_names);
+            Some(manifest::write(&out_root, &json, options.durable)?)
+        } else {
+            Some(out_root.join(manifest::FILE_NAME))
         }
-    };
-    let manifest = if complete && !plan.levels.is_empty() && (writes || recorded.is_none()) {
-        let json = source.to_json(&options.input, listing.note.as_deref(), &file_names);
-        Some(manifest::write(&out_root, &json, options.durable)?)
-    } else if complete && !plan.levels.is_empty() {
-        Some(out_root.join(manifest::FILE_NAME))
-    } else {
-        None
     };
 
     Ok(Summary {

@@ -33,7 +33,10 @@ pub fn check(plan: &Plan, a: usize, b: Option<usize>) -> Result<Range<usize>, St
     let n = plan.slices;
     let b = b.unwrap_or(n);
     let u = unit(plan);
-    if a >= b || b > n {
+    if a >= b {
+        return Err(format!("--slices {a}..{b} is empty"));
+    }
+    if b > n {
         return Err(format!("--slices {a}..{b}: the stack has slices 0..{n}"));
     }
     let aligned = |x: usize| x % u == 0 || x == n;

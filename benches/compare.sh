@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The README's performance table, in one run: `cat` of the stack, `ctpyramid build` with each
+# reader and writer, the numpy + tifffile peer, warm and cold page cache, median of RUNS.
+#
+#   benches/compare.sh DIR [RUNS]      (DIR: e.g. made by `benches/numpy_pyramid.py make DIR`)
+#
+# Needs python3 with numpy and tifffile (for the peer and for evicting the page cache with
+# posix_fadvise, which needs no root). Builds into a temporary folder, never into DIR.
+set -euo pipefail
+dir=$1
+runs=${2:-5}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/target/release/ctpyramid
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+evict() {
+    python3 -c 'import os,sys
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$dir"/*.tif
+}
+
+# median wall seconds of `runs` runs of "$@"; cold=1 evicts the stack before each run
+median() {
+    local cold=$1; shift
+    local times=()
+    for _ in $(seq "$runs"); do
+        if [ "$cold" = 1 ]; then evict; sync; else cat "$dir"/*.tif > /dev/null; fi
+        local t0 t1
+        t0=$(date +%s.%N)
+        "$@" > /dev/null 2>&1
+        t1=$(date +%s.%N)
+        times+=("$(echo "$t1 - $t0" | bc)")
+    done
+    printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+
+row() {
+    local name=$1 cold=$2; shift 2
+    local t
+    t=$(median "$cold" "$@")
+    printf '| %-48s | %6.3f s | %5.2fx |\n' "$name" "$t" "$(echo "$t / ${floor[$cold]}" | bc -l)"
+}
+
+echo "stack: $(ls "$dir"/*.tif | wc -l) files, $(du -sh "$dir" | cut -f1); machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"
+declare -A floor
+for cold in 0 1; do
+    floor[$cold]=$(median "$cold" sh -c "cat '$dir'/*.tif > /dev/null")
+    label=$([ "$cold" = 1 ] && echo cold || echo warm)
+    echo
+    echo "$label page cache, median of $runs:"
+    echo '| command | wall | x cat |'
+    echo '| --- | --- | --- |'
+    row "cat DIR/*.tif > /dev/null" "$cold" sh -c "cat '$dir'/*.tif > /dev/null"
+    row "ctpyramid build (--reader mmap, --writer buffered)" "$cold" "$bin" build "$dir" --out "$out/a" --force --quiet --reader mmap
+    row "ctpyramid build --writer mapped" "$cold" "$bin" build "$dir" --out "$out/b" --force --quiet --reader mmap --writer mapped
+    row "ctpyramid build --reader buffered" "$cold" "$bin" build "$dir" --out "$out/c" --force --quiet --reader buffered
+    if [ "$cold" = 0 ]; then
+        row "numpy + tifffile (benches/numpy_pyramid.py)" "$cold" python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np"
+    fi
+done
+python3 "$root/benches/numpy_pyramid.py" compare "$out/a" "$out/np"
