@@ -333,8 +333,12 @@ impl Stack {
                 let mut dec = tiff_read::open(path, &bytes[..])?;
                 let mut pages = 1;
                 while dec.more_images() {
-                    dec.next_image()
-                        .map_err(|e| Error::bad_input(path, format!("page {pages}: {e}")))?;
+                    dec.next_image().map_err(|e| {
+                        Error::bad_input(
+                            path,
+                            format!("page {pages}: {}", tiff_read::header_error(e)),
+                        )
+                    })?;
                     pages += 1;
                 }
                 if pages > 1 {
@@ -445,8 +449,10 @@ impl SliceReader<'_> {
         };
         // Walking the IFD chain reads headers only.
         while *at < index {
-            dec.next_image()
-                .map_err(|e| Error::bad_input(path, format!("page {}: {e}", *at + 1)))?;
+            dec.next_image().map_err(|e| {
+                let reason = tiff_read::header_error(e);
+                Error::bad_input(path, format!("page {}: {reason}", *at + 1))
+            })?;
             *at += 1;
         }
         let file = bytes.0.clone();
@@ -527,7 +533,7 @@ fn from_tiff(
     match tiff_read::classify(path, dec, file.len())? {
         tiff_read::TiffRead::Mapped(layout) => Ok(slice((layout, Pixels::File(file)), None)),
         tiff_read::TiffRead::Decode { reason } => {
-            let read = decoded(pool, |b| tiff_read::decode(path, dec, b))?;
+            let read = decoded(pool, |b| tiff_read::decode(path, dec, file.len(), b))?;
             Ok(slice(read, Some(reason)))
         }
     }

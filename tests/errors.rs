@@ -79,6 +79,31 @@ const BAD: &[(&str, i32, &str, &str)] = &[
     ("ifd_loop", 1, "stack.tif", "cycle in the list of IFDs"),
     ("bmp_truncated", 1, "", "truncated"),
     ("png_truncated", 1, "", "PNG"),
+    // Found by fuzzing (see fuzz/README.md): headers claiming gigabytes in a few bytes.
+    (
+        "fuzz_jpeg_huge_alloc",
+        1,
+        "s_rec00000000.jpg",
+        "more than its 25 bytes",
+    ),
+    (
+        "fuzz_png_huge_alloc",
+        1,
+        "s_rec00000000.png",
+        "more than its 41 bytes",
+    ),
+    (
+        "fuzz_tiff_decode_huge_alloc",
+        1,
+        "s_rec00000000.tif",
+        "more than its 338 bytes",
+    ),
+    (
+        "fuzz_tiff_tag_values_alloc",
+        1,
+        "stack.tif",
+        "claims more values than any slice has",
+    ),
 ];
 
 macro_rules! bad_tests {
@@ -110,6 +135,10 @@ bad_tests!(
     ifd_loop,
     bmp_truncated,
     png_truncated,
+    fuzz_jpeg_huge_alloc,
+    fuzz_png_huge_alloc,
+    fuzz_tiff_decode_huge_alloc,
+    fuzz_tiff_tag_values_alloc,
 );
 
 #[test]

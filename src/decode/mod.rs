@@ -66,6 +66,27 @@ impl Buffer {
         Ok(&mut bytemuck::cast_slice_mut(&mut self.0)[..len])
     }
 
+    /// [`Buffer::bytes_mut`] for an image decoded from `source_len` bytes of file: a
+    /// size no such file can hold is refused before it is allocated. No codec a slice comes
+    /// in expands more than about 1400 to 1 (LZW on a constant image; Deflate stops at 1032,
+    /// PackBits at 64, baseline JPEG near 100), so a header claiming more than 2048 times its
+    /// file's length is damaged or hostile; small files may claim up to 64 MiB.
+    pub fn decoded_bytes_mut(
+        &mut self,
+        len: usize,
+        source_len: usize,
+    ) -> Result<&mut [u8], String> {
+        const MAX_RATIO: usize = 2048;
+        const FLOOR: usize = 64 << 20;
+        if len > source_len.saturating_mul(MAX_RATIO).max(FLOOR) {
+            return Err(format!(
+                "header claims {len} bytes of pixels, more than its {source_len} bytes of \
+                 file can hold: damaged"
+            ));
+        }
+        self.bytes_mut(len)
+    }
+
     pub fn bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.0)
     }

@@ -58,7 +58,7 @@ pub fn decode_png(path: &Path, bytes: &[u8], buffer: Option<&mut Buffer>) -> Res
     let layout = SliceLayout::contiguous(width, height, depth, encoding);
     layout.check(len).map_err(bad)?;
     if let Some(buffer) = buffer {
-        let out = buffer.bytes_mut(len).map_err(bad)?;
+        let out = buffer.decoded_bytes_mut(len, bytes.len()).map_err(bad)?;
         reader
             .next_frame(out)
             .map_err(|e| bad(format!("cannot decode PNG: {e}")))?;
@@ -96,7 +96,7 @@ pub fn decode_jpeg(path: &Path, bytes: &[u8], buffer: Option<&mut Buffer>) -> Re
     let layout = SliceLayout::contiguous(width, height, Depth::U8, encoding);
     layout.check(len).map_err(bad)?;
     if let Some(buffer) = buffer {
-        let out = buffer.bytes_mut(len).map_err(bad)?;
+        let out = buffer.decoded_bytes_mut(len, bytes.len()).map_err(bad)?;
         decoder
             .decode_into(out)
             .map_err(|e| bad(format!("cannot decode JPEG: {e}")))?;

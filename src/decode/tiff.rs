@@ -12,7 +12,7 @@ use tiff::decoder::{ChunkType, Decoder, Limits};
 use tiff::tags::{ByteOrder, CompressionMethod, PlanarConfiguration, SampleFormat, Tag};
 use tiff::{ColorType, TiffError, TiffFormatError};
 
-use crate::decode::{Buffer, MAX_DECODED_BYTES};
+use crate::decode::Buffer;
 use crate::error::{Error, Result};
 use crate::layout::{Depth, Encoding, SliceLayout};
 
@@ -26,13 +26,15 @@ pub enum TiffRead {
 
 /// A decoder on the first image of the TIFF in `bytes`.
 pub fn open<B: AsRef<[u8]>>(path: &Path, bytes: B) -> Result<Decoder<Cursor<B>>> {
-    // The crate's defaults (256 MiB an image, 1 MiB a tag) refuse real slices: a 16k x 16k
-    // 16-bit slice, or one strip a row of a tall one. Ours still bound what a header can
-    // make us allocate.
+    // Images are decoded into our own buffer (`read_image_bytes`, which the crate's image
+    // limit does not apply to), so the crate's limits bound only what it allocates itself:
+    // tag values (a count the header claims) and one compressed chunk, which cannot be
+    // longer than the file.
+    let file_len = bytes.as_ref().len();
     let mut limits = Limits::default();
-    limits.decoding_buffer_size = MAX_DECODED_BYTES;
-    limits.intermediate_buffer_size = 1 << 30;
-    limits.ifd_value_size = 64 << 20;
+    limits.decoding_buffer_size = 16 << 20;
+    limits.ifd_value_size = 16 << 20;
+    limits.intermediate_buffer_size = file_len.clamp(1 << 20, 1 << 30);
     Decoder::new(Cursor::new(bytes))
         .map(|d| d.with_limits(limits))
         .map_err(|e| Error::bad_input(path, header_error(e)))
@@ -187,10 +189,11 @@ pub fn classify<R: Read + Seek>(path: &Path, dec: &mut Decoder<R>, len: usize) -
 }
 
 /// The layout of the decoder's current image once decoded; decoded into `buffer` if one is
-/// given.
+/// given. `file_len` bounds the size a header may claim.
 pub fn decode<R: Read + Seek>(
     path: &Path,
     dec: &mut Decoder<R>,
+    file_len: usize,
     buffer: Option<&mut Buffer>,
 ) -> Result<SliceLayout> {
     let bad = |reason: String| Error::bad_input(path, reason);
@@ -208,7 +211,7 @@ pub fn decode<R: Read + Seek>(
         return Err(bad("unsupported: planar (separate) color planes".into()));
     }
     if let Some(buffer) = buffer {
-        let bytes = buffer.bytes_mut(len).map_err(bad)?;
+        let bytes = buffer.decoded_bytes_mut(len, file_len).map_err(bad)?;
         dec.read_image_bytes(bytes)
             .map_err(|e| bad(decode_error(e)))?;
     }
@@ -230,8 +233,11 @@ pub fn decode<R: Read + Seek>(
     ))
 }
 
-fn header_error(e: TiffError) -> String {
+pub fn header_error(e: TiffError) -> String {
     match e {
+        TiffError::LimitsExceeded => {
+            "invalid TIFF header: a tag claims more values than any slice has: damaged".into()
+        }
         TiffError::FormatError(TiffFormatError::TiffSignatureNotFound)
         | TiffError::FormatError(TiffFormatError::TiffSignatureInvalid) => {
             "not a TIFF file (no II*/MM* signature)".into()
