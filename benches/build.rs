@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ctpyramid::output::WriteMode;
+use ctpyramid::ReadMode;
 
 fn stack() -> (PathBuf, Option<tempfile::TempDir>) {
     if let Some(dir) = std::env::var_os("CTPYRAMID_BENCH_DIR") {
@@ -20,18 +22,33 @@ fn stack() -> (PathBuf, Option<tempfile::TempDir>) {
 fn build(c: &mut Criterion) {
     let (dir, _keep) = stack();
     let out = tempfile::tempdir().expect("a temporary folder");
-    let options = ctpyramid::BuildOptions {
+    let options = |reader, writer| ctpyramid::BuildOptions {
         out: Some(out.path().to_path_buf()),
+        force: true,
+        reader,
+        writer,
         ..ctpyramid::BuildOptions::new(&dir)
     };
     // One run to warm the page cache and learn the stack's size.
-    let first = ctpyramid::build(&options, &mut |_| {}).expect("the stack builds");
+    let first = ctpyramid::build(&options(ReadMode::Mmap, WriteMode::Buffered), &mut |_| {})
+        .expect("the stack builds");
     let mut group = c.benchmark_group("build");
     group.throughput(Throughput::Bytes(first.bytes_read));
     group.sample_size(10);
-    group.bench_function(dir.display().to_string(), |b| {
-        b.iter(|| ctpyramid::build(&options, &mut |_| {}).expect("the stack builds"))
-    });
+    for (name, reader, writer) in [
+        (
+            "mmap reader, buffered writer (default)",
+            ReadMode::Mmap,
+            WriteMode::Buffered,
+        ),
+        ("buffered reader", ReadMode::Buffered, WriteMode::Buffered),
+        ("mapped writer", ReadMode::Mmap, WriteMode::Mapped),
+    ] {
+        let options = options(reader, writer);
+        group.bench_function(name, |b| {
+            b.iter(|| ctpyramid::build(&options, &mut |_| {}).expect("the stack builds"))
+        });
+    }
     group.finish();
 }
 
