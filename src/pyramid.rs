@@ -387,7 +387,10 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         out_buffers: BufferPool::default(),
         inputs: Inputs {
             reader: stack.reader_with(options.reader),
-            order: to_read.into_iter().peekable(),
+            order: to_read,
+            at: 0,
+            read_ahead: read_ahead_slices(slice_bytes),
+            advised: 0,
             next: None,
             first,
         },
@@ -604,8 +607,12 @@ impl Done {
 /// its pages asked for) while the current one is reduced.
 struct Inputs<'s> {
     reader: SliceReader<'s>,
-    /// Indices still to read, ascending.
-    order: std::iter::Peekable<std::vec::IntoIter<usize>>,
+    /// Indices to read, ascending, and how many of them were opened.
+    order: Vec<usize>,
+    at: usize,
+    /// Slices asked of the kernel ahead of the one opened, and how many of `order` were.
+    read_ahead: usize,
+    advised: usize,
     next: Option<SliceFile>,
     /// The first slice, probed (no pixel read): what every slice must match.
     first: SliceFile,
@@ -616,16 +623,23 @@ impl Inputs<'_> {
         let current = match self.next.take() {
             Some(slice) => slice,
             None => {
-                self.order.next();
+                self.at += 1;
                 self.open(index)?
             }
         };
         // The cascade asks for exactly the indices of `order`, in order.
-        if let Some(&following) = self.order.peek() {
-            self.order.next();
+        if let Some(&following) = self.order.get(self.at) {
+            self.at += 1;
             let slice = self.open(following)?;
             slice.prefetch();
             self.next = Some(slice);
+        }
+        // Keep the disk busy a window ahead: the kernel reads the next files, in slice
+        // order, while the cores reduce these.
+        let window = self.order.len().min(self.at + self.read_ahead);
+        while self.advised < window {
+            self.reader.stack().read_ahead(self.order[self.advised]);
+            self.advised += 1;
         }
         Ok(current)
     }
@@ -635,6 +649,12 @@ impl Inputs<'_> {
         slice.check_matches(&self.first)?;
         Ok(slice)
     }
+}
+
+/// Slices of `slice_bytes` to keep read ahead: about 64 MiB, enough to cover a disk's
+/// latency and a pair's reduction, little enough not to evict what is still to be read.
+fn read_ahead_slices(slice_bytes: u64) -> usize {
+    ((64 << 20) / slice_bytes.max(1) as usize).clamp(2, 256)
 }
 
 /// A slice the cascade reduces: an input file, an output file of the level above just

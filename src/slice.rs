@@ -363,6 +363,20 @@ impl Stack {
         self.len() == 0
     }
 
+    /// Asks the kernel to start reading slice `index`'s file now, in the background (files of
+    /// a multi-page stack are read ahead through their map instead). Advice only: a failure
+    /// costs speed, never correctness, and the slice is opened for real later.
+    pub fn read_ahead(&self, index: usize) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Stack::Files(paths) = self {
+            if let Some(file) = paths.get(index).and_then(|p| File::open(p).ok()) {
+                let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::WillNeed);
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = index;
+    }
+
     /// The name of slice `index` for messages.
     pub fn name(&self, index: usize) -> String {
         match self {
@@ -421,7 +435,11 @@ impl Iterator for SliceReader<'_> {
     }
 }
 
-impl SliceReader<'_> {
+impl<'s> SliceReader<'s> {
+    pub fn stack(&self) -> &'s Stack {
+        self.stack
+    }
+
     /// Opens slice `index`, which must not be before the last one opened: slices that are
     /// not needed (a resumed build) are skipped, never read, but files stay in order.
     pub fn open(&mut self, index: usize) -> Result<SliceFile> {
