@@ -118,14 +118,7 @@ pub fn bench(options: &BenchOptions) -> Result<Report> {
     let listing = select(&options.input, &options.selection)?;
     let files = listing.paths.clone();
     let stack = Stack::new(listing.paths)?;
-    let first = match stack.prober().next() {
-        Some(first) => first?,
-        None => {
-            return Err(Error::NoSlices {
-                dir: options.input.clone(),
-            })
-        }
-    };
+    let first = stack.first(&options.input)?;
     let layout = first.layout().clone();
     let file_bytes = files
         .iter()

@@ -274,14 +274,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     };
     let stack = Stack::new(listing.paths)?;
     // The first slice's header sets the geometry; no pixel is read for it yet.
-    let first = match stack.prober().next() {
-        Some(first) => first?,
-        None => {
-            return Err(Error::NoSlices {
-                dir: options.input.clone(),
-            })
-        }
-    };
+    let first = stack.first(&options.input)?;
     let mut plan = Plan::new(
         first.layout().width,
         first.layout().height,

@@ -363,6 +363,17 @@ impl Stack {
         self.len() == 0
     }
 
+    /// The first slice, its header read and no pixel: what sets the stack's geometry.
+    /// `input` names the stack in the error if it has no slice.
+    pub fn first(&self, input: &Path) -> Result<SliceFile> {
+        match self.prober().next() {
+            Some(first) => first,
+            None => Err(Error::NoSlices {
+                dir: input.to_path_buf(),
+            }),
+        }
+    }
+
     /// Asks the kernel to start reading slice `index`'s file now, in the background (files of
     /// a multi-page stack are read ahead through their map instead). Advice only: a failure
     /// costs speed, never correctness, and the slice is opened for real later.

@@ -10,10 +10,6 @@ use serde_json::Value;
 
 use common::*;
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 fn text_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -19,23 +19,6 @@ use common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ctpyramid");
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn assert_ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        stderr_of(out)
-    );
-}
-
 /// Exit code 2 and, for ctpyramid's own usage errors, one line on stderr.
 fn assert_usage(out: &Output, what: &str) {
     assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr_of(out));

@@ -17,23 +17,6 @@ use common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ctpyramid");
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn assert_ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        stderr_of(out)
-    );
-}
-
 /// Parses every line of `stdout` as JSON: any line that is not fails the test.
 fn json_lines(stdout: &str) -> Vec<Value> {
     stdout
