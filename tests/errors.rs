@@ -79,6 +79,12 @@ const BAD: &[(&str, i32, &str, &str)] = &[
     ("ifd_loop", 1, "stack.tif", "cycle in the list of IFDs"),
     ("bmp_truncated", 1, "", "truncated"),
     ("png_truncated", 1, "", "PNG"),
+    (
+        "jpeg_truncated",
+        1,
+        "s_rec00000001.jpg",
+        "cannot decode JPEG",
+    ),
     // Found by fuzzing (see fuzz/README.md): headers claiming gigabytes in a few bytes.
     (
         "fuzz_jpeg_huge_alloc",
@@ -135,6 +141,7 @@ bad_tests!(
     ifd_loop,
     bmp_truncated,
     png_truncated,
+    jpeg_truncated,
     fuzz_jpeg_huge_alloc,
     fuzz_png_huge_alloc,
     fuzz_tiff_decode_huge_alloc,

@@ -70,7 +70,7 @@ pub fn decode_png(path: &Path, bytes: &[u8], buffer: Option<&mut Buffer>) -> Res
 pub fn decode_jpeg(path: &Path, bytes: &[u8], buffer: Option<&mut Buffer>) -> Result<SliceLayout> {
     let bad = |reason: String| Error::bad_input(path, reason);
     let options = DecoderOptions::default()
-        .set_strict_mode(false)
+        .set_strict_mode(true)
         .set_max_width(usize::MAX)
         .set_max_height(usize::MAX);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
