@@ -33,9 +33,7 @@ impl Method {
     pub fn name(self) -> &'static str {
         match self {
             Method::Cat => "cat (read only)",
-            Method::Reader(ReadMode::Mmap) => "mmap",
-            Method::Reader(ReadMode::Buffered) => "buffered",
-            Method::Reader(ReadMode::Auto) => "auto",
+            Method::Reader(mode) => mode.name(),
             Method::TiffDecode => "tiff crate decode",
         }
     }
@@ -149,7 +147,7 @@ pub fn bench(options: &BenchOptions) -> Result<Report> {
             let start = Instant::now();
             timing.bytes = match timing.method {
                 Method::Cat => cat(&files)?,
-                Method::Reader(mode) => read_and_reduce(&stack, mode, &layout, &mut out)?,
+                Method::Reader(mode) => read_and_reduce(&stack, mode, &first, &mut out)?,
                 Method::TiffDecode => decode_and_reduce(&files, &layout, &mut out)?,
             };
             timing.runs.push(start.elapsed());
@@ -191,120 +189,95 @@ fn cat(files: &[PathBuf]) -> Result<u64> {
     Ok(total)
 }
 
-fn reduce_into(a: &SliceFile, b: Option<&SliceFile>, out: &mut [u16], width: usize) {
-    fn go<T: Sample>(a: &SliceFile, b: Option<&SliceFile>, out: &mut [T], width: usize) {
-        reduce_slices(
-            &a.plane::<T>(),
-            b.map(|b| b.plane::<T>()).as_ref(),
-            out,
-            width,
-        );
+/// Level 1 of slices `a` and `b` (their pixel bytes and layouts) into `out`, at their depth.
+fn reduce_pair(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [u16]) {
+    fn go<T: Sample>(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [T]) {
+        let width = a.1.width / 2;
+        let plane = |(bytes, layout)| Plane::<T>::new(bytes, layout);
+        let out = &mut out[..width * (a.1.height / 2)];
+        reduce_slices(&plane(a), b.map(plane).as_ref(), out, width);
     }
-    match a.layout().depth {
-        Depth::U8 => {
-            let out: &mut [u8] = bytemuck::cast_slice_mut(out);
-            go::<u8>(a, b, &mut out[..width * (a.layout().height / 2)], width)
-        }
-        Depth::U16 => go::<u16>(a, b, out, width),
+    match a.1.depth {
+        Depth::U8 => go::<u8>(a, b, bytemuck::cast_slice_mut(out)),
+        Depth::U16 => go::<u16>(a, b, out),
     }
 }
 
 fn read_and_reduce(
     stack: &Stack,
     mode: ReadMode,
-    first: &SliceLayout,
+    first: &SliceFile,
     out: &mut [u16],
 ) -> Result<u64> {
     let mut bytes = 0;
     let mut pending: Option<SliceFile> = None;
     for slice in stack.reader_with(mode) {
         let slice = slice?;
-        check(&slice.name(), slice.layout(), first)?;
+        slice.check_matches(first)?;
         bytes += slice.layout().pixel_bytes() as u64;
         match pending.take() {
             None => pending = Some(slice),
-            Some(a) => reduce_into(&a, Some(&slice), out, first.width / 2),
+            Some(a) => reduce_pair(a.pixels(), Some(slice.pixels()), out),
         }
     }
     if let Some(a) = pending {
-        reduce_into(&a, None, out, first.width / 2);
+        reduce_pair(a.pixels(), None, out);
     }
     Ok(bytes)
 }
 
-fn check(name: &str, layout: &SliceLayout, first: &SliceLayout) -> Result<()> {
-    if (layout.width, layout.height, layout.depth) != (first.width, first.height, first.depth) {
-        return Err(Error::bad_input(
-            Path::new(name),
-            format!(
-                "slice is {}, the first is {}",
-                layout.describe(),
-                first.describe()
-            ),
-        ));
+/// A slice as the `tiff` crate decodes it, in a new buffer of its sample type.
+enum Decoded {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+impl Decoded {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Decoded::U8(v) => v,
+            Decoded::U16(v) => bytemuck::cast_slice(v),
+        }
     }
-    Ok(())
 }
 
 /// The conventional path: every file decoded whole into a new buffer by the `tiff` crate.
 fn decode_and_reduce(files: &[PathBuf], first: &SliceLayout, out: &mut [u16]) -> Result<u64> {
     use tiff::decoder::{Decoder, DecodingResult};
-    let decode = |path: &Path| -> Result<Vec<u8>> {
-        let file = File::open(path).map_err(|e| Error::read(path, e))?;
-        let mut dec = Decoder::new(std::io::BufReader::new(file))
-            .map_err(|e| Error::bad_input(path, e.to_string()))?;
-        match dec
-            .read_image()
-            .map_err(|e| Error::bad_input(path, e.to_string()))?
-        {
-            DecodingResult::U8(v) => Ok(v),
-            DecodingResult::U16(v) => Ok(bytemuck::cast_slice(&v).to_vec()),
-            _ => Err(Error::bad_input(path, "not an 8- or 16-bit image")),
-        }
-    };
     let layout = SliceLayout::contiguous(
         first.width,
         first.height,
         first.depth,
         Encoding::native_gray(),
     );
-    let mut bytes = 0;
-    let mut pending: Option<Vec<u8>> = None;
-    let reduce = |a: &[u8], b: Option<&[u8]>, out: &mut [u16]| -> Result<()> {
+    let decode = |path: &Path| -> Result<Decoded> {
+        let file = File::open(path).map_err(|e| Error::read(path, e))?;
+        let mut dec = Decoder::new(std::io::BufReader::new(file))
+            .map_err(|e| Error::bad_input(path, e.to_string()))?;
+        let pixels = match dec.read_image() {
+            Ok(DecodingResult::U8(v)) => Decoded::U8(v),
+            Ok(DecodingResult::U16(v)) => Decoded::U16(v),
+            Ok(_) => return Err(Error::bad_input(path, "not an 8- or 16-bit image")),
+            Err(e) => return Err(Error::bad_input(path, e.to_string())),
+        };
+        // The reduction reads rows within these bounds only.
         layout
-            .check(a.len())
-            .map_err(|r| Error::bad_input(Path::new("decoded"), r))?;
-        if let Some(b) = b {
-            layout
-                .check(b.len())
-                .map_err(|r| Error::bad_input(Path::new("decoded"), r))?;
-        }
-        let w = first.width / 2;
-        match first.depth {
-            Depth::U8 => {
-                let out: &mut [u8] = bytemuck::cast_slice_mut(out);
-                let pa = Plane::<u8>::new(a, &layout);
-                let pb = b.map(|b| Plane::<u8>::new(b, &layout));
-                reduce_slices(&pa, pb.as_ref(), &mut out[..w * (first.height / 2)], w);
-            }
-            Depth::U16 => {
-                let pa = Plane::<u16>::new(a, &layout);
-                let pb = b.map(|b| Plane::<u16>::new(b, &layout));
-                reduce_slices(&pa, pb.as_ref(), out, w);
-            }
-        }
-        Ok(())
+            .check(pixels.bytes().len())
+            .map_err(|reason| Error::bad_input(path, reason))?;
+        Ok(pixels)
     };
+    let mut bytes = 0;
+    let mut pending: Option<Decoded> = None;
     for path in files {
         let pixels = decode(path)?;
-        bytes += pixels.len() as u64;
+        bytes += pixels.bytes().len() as u64;
         match pending.take() {
             None => pending = Some(pixels),
-            Some(a) => reduce(&a, Some(&pixels), out)?,
+            Some(a) => reduce_pair((a.bytes(), &layout), Some((pixels.bytes(), &layout)), out),
         }
     }
     if let Some(a) = pending {
-        reduce(&a, None, out)?;
+        reduce_pair((a.bytes(), &layout), None, out);
     }
     Ok(bytes)
 }

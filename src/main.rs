@@ -216,14 +216,14 @@ struct BuildArgs {
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     progress: Progress,
     /// How input files are brought into memory (outputs are identical whatever it is)
-    #[arg(long, value_enum, default_value_t = Reader::Auto)]
-    reader: Reader,
+    #[arg(long, value_enum, default_value_t = ReadMode::Auto)]
+    reader: ReadMode,
     /// How output pixels reach their files (the files are identical whatever it is)
-    #[arg(long, value_enum, default_value_t = Writer::Buffered)]
-    writer: Writer,
+    #[arg(long, value_enum, default_value_t = WriteMode::Buffered)]
+    writer: WriteMode,
     /// How each level is stored
-    #[arg(long, value_enum, default_value_t = LayoutArg::Slices)]
-    layout: LayoutArg,
+    #[arg(long, value_enum, default_value_t = Layout::Slices)]
+    layout: Layout,
     /// Edge of an input voxel in micrometres, recorded in the outputs (scaled per level)
     /// [default: `Pixel Size (um)` of a SkyScan log in the folder]
     #[arg(long, value_name = "UM", value_parser = positive_f64)]
@@ -244,43 +244,6 @@ fn positive_f64(text: &str) -> Result<f64, String> {
 
 fn parse_slices(text: &str) -> Result<(usize, Option<usize>), String> {
     ctpyramid::shard::parse(text)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum LayoutArg {
-    /// CTHarvester's: <out>/<L>/<k:06>.tif, one file a slice
-    Slices,
-    /// One multi-page TIFF a level, <out>/level<L>.tif, that ImageJ and Fiji open as a
-    /// z-stack with its voxel size (BigTIFF past 4 GiB)
-    Stack,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Writer {
-    /// Computed into a reused buffer, written with one write call per file (faster)
-    Buffered,
-    /// Each file preallocated, mapped and filled in place
-    Mapped,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Reader {
-    /// Mapped, except on network filesystems (NFS, SMB, FUSE), where read
-    Auto,
-    /// Memory-mapped, rows borrowed in place (zero-copy)
-    Mmap,
-    /// Plain reads into one reused buffer
-    Buffered,
-}
-
-impl From<Reader> for ReadMode {
-    fn from(r: Reader) -> ReadMode {
-        match r {
-            Reader::Auto => ReadMode::Auto,
-            Reader::Mmap => ReadMode::Mmap,
-            Reader::Buffered => ReadMode::Buffered,
-        }
-    }
 }
 
 /// Prints a line to stdout. A closed pipe (`ctpyramid inspect DIR | head`) is not an error
@@ -441,15 +404,9 @@ fn run_build(
         selection,
         force: args.force,
         cancel: Some(signals.cancel.clone()),
-        reader: args.reader.into(),
-        writer: match args.writer {
-            Writer::Buffered => WriteMode::Buffered,
-            Writer::Mapped => WriteMode::Mapped,
-        },
-        layout: match args.layout {
-            LayoutArg::Slices => Layout::Slices,
-            LayoutArg::Stack => Layout::Stack,
-        },
+        reader: args.reader,
+        writer: args.writer,
+        layout: args.layout,
         voxel_um: args.voxel_size,
         slices: args.slices,
         ..BuildOptions::new(dir)

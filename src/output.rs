@@ -1,10 +1,11 @@
-//! Output slices: baseline TIFF files created at their final size, mapped, filled in place.
+//! Output slices: baseline TIFF files created at their final size, their pixels computed into
+//! a reused buffer and written at once (or, `WriteMode::Mapped`, mapped and filled in place).
 //!
 //! A file is written under a hidden temporary name (`.000012.tif.partial`) and renamed to its
 //! final name only once every pixel is in it, so a crash or a kill leaves either a complete
-//! file or none under the final name. Space is reserved for real before the map is written
+//! file or none under the final name. Space is reserved for real before any pixel is computed
 //! (`fallocate`, not a sparse `set_len`): a full disk is then an error on creation instead of
-//! a SIGBUS in the middle of filling the map.
+//! a failed write, or a SIGBUS in a map, halfway through.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -12,14 +13,13 @@ use std::path::{Path, PathBuf};
 
 use memmap2::{MmapMut, MmapOptions};
 
-use crate::decode::Buffer;
+use crate::decode::{BufferPool, Pooled};
 use crate::encode::TiffHeader;
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, Encoding, SliceLayout};
 use crate::plane::Plane;
 use crate::sigbus::{self, Registration};
-use crate::slice::BufferPool;
 
 /// Whether `path` is the output file `header` describes: the right length and, byte for
 /// byte, the right header (size, depth, scale, this version's layout). A file cut short (a
@@ -37,8 +37,8 @@ pub fn is_complete(path: &Path, header: &TiffHeader) -> bool {
     (&file).read_exact(&mut head).is_ok() && head == header.bytes
 }
 
-/// How output pixels reach their file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How output pixels reach their file (also the CLI's `--writer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum WriteMode {
     /// The kernels fill a buffer reused from file to file, written with one `write` call:
     /// no page fault per output page (the faster; see README "Performance").
@@ -48,11 +48,14 @@ pub enum WriteMode {
     Mapped,
 }
 
-/// Where the pixels of an output slice are being computed.
+/// Where the pixels of an output slice are computed, and kept while the next level needs them.
 enum Pixels {
-    /// The registration comes first so it is dropped before the map is unmapped.
-    Map(Registration, MmapMut),
-    Buffer(Buffer, Option<BufferPool>),
+    /// Fields drop in order: the registration before the map is unmapped.
+    Map {
+        _registration: Registration,
+        map: MmapMut,
+    },
+    Buffer(Pooled),
 }
 
 /// An output slice being written: a preallocated file under its temporary name.
@@ -105,14 +108,17 @@ impl OutputTiff {
                 let mut map = unsafe { MmapOptions::new().len(len).map_mut(&file) }.map_err(err)?;
                 map[..header.data_offset].copy_from_slice(&header.bytes);
                 let registration = sigbus::register(map.as_ptr(), map.len(), &final_path, true);
-                Pixels::Map(registration, map)
+                Pixels::Map {
+                    _registration: registration,
+                    map,
+                }
             }
             WriteMode::Buffered => {
-                let mut buffer = pool.map(BufferPool::take).unwrap_or_default();
+                let mut buffer = Pooled::from(pool);
                 buffer
                     .bytes_mut(data_len)
                     .map_err(|reason| Error::write(&final_path, io::Error::other(reason)))?;
-                Pixels::Buffer(buffer, pool.cloned())
+                Pixels::Buffer(buffer)
             }
         };
         Ok(OutputTiff {
@@ -135,14 +141,11 @@ impl OutputTiff {
     pub fn pixels_mut<T: Sample>(&mut self) -> &mut [T] {
         debug_assert_eq!(T::BITS, self.depth.bits());
         let (start, len) = (self.header.data_offset, self.data_len());
-        // Maps are page-aligned, the data offset a multiple of 16, buffers `u16`-aligned:
-        // the casts never fail.
+        // Maps are page-aligned, the data offset a multiple of 16, buffers `u16`-aligned
+        // and sized in `create_with`: the casts never fail.
         match &mut self.pixels {
-            Pixels::Map(_, map) => bytemuck::cast_slice_mut(&mut map[start..start + len]),
-            Pixels::Buffer(buffer, _) => match buffer.bytes_mut(len) {
-                Ok(bytes) => bytemuck::cast_slice_mut(bytes),
-                Err(_) => &mut [],
-            },
+            Pixels::Map { map, .. } => bytemuck::cast_slice_mut(&mut map[start..start + len]),
+            Pixels::Buffer(buffer) => bytemuck::cast_slice_mut(&mut buffer.all_bytes_mut()[..len]),
         }
     }
 
@@ -164,12 +167,12 @@ impl OutputTiff {
         } = self;
         let publish = || -> io::Result<()> {
             match &pixels {
-                Pixels::Map(_, map) => {
+                Pixels::Map { map, .. } => {
                     if durable {
                         map.flush()?;
                     }
                 }
-                Pixels::Buffer(buffer, _) => {
+                Pixels::Buffer(buffer) => {
                     file.write_all_at(&header.bytes, 0)?;
                     file.write_all_at(&buffer.bytes()[..data_len], header.data_offset as u64)?;
                 }
@@ -188,16 +191,9 @@ impl OutputTiff {
         publish().map_err(|e| Error::write(&final_path, e))?;
         tmp.keep = true;
         let mut layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
-        let pixels = match pixels {
-            Pixels::Map(registration, map) => {
-                layout.strip_offsets = vec![header.data_offset];
-                Finished::Map {
-                    _registration: registration,
-                    map,
-                }
-            }
-            Pixels::Buffer(buffer, pool) => Finished::Buffer(buffer, pool),
-        };
+        if let Pixels::Map { .. } = pixels {
+            layout.strip_offsets = vec![header.data_offset];
+        }
         Ok(FinishedTiff { pixels, layout })
     }
 }
@@ -219,32 +215,15 @@ impl Drop for TemporaryFile {
 /// A complete output slice under its final name, its pixels kept (mapped or in their buffer)
 /// while the next level needs them.
 pub struct FinishedTiff {
-    pixels: Finished,
+    pixels: Pixels,
     layout: SliceLayout,
-}
-
-enum Finished {
-    /// Fields drop in order: the registration before the map is unmapped.
-    Map {
-        _registration: Registration,
-        map: MmapMut,
-    },
-    Buffer(Buffer, Option<BufferPool>),
-}
-
-impl Drop for Finished {
-    fn drop(&mut self) {
-        if let Finished::Buffer(buffer, Some(pool)) = self {
-            pool.give(std::mem::take(buffer));
-        }
-    }
 }
 
 impl FinishedTiff {
     pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
         match &self.pixels {
-            Finished::Map { map, .. } => Plane::new(map, &self.layout),
-            Finished::Buffer(buffer, _) => Plane::new(buffer.bytes(), &self.layout),
+            Pixels::Map { map, .. } => Plane::new(map, &self.layout),
+            Pixels::Buffer(buffer) => Plane::new(buffer.bytes(), &self.layout),
         }
     }
 }
@@ -322,7 +301,7 @@ impl StackTiff {
         let layout =
             SliceLayout::contiguous(self.width, self.height, self.depth, Encoding::native_gray());
         let finished = FinishedTiff {
-            pixels: Finished::Buffer(buffer, Some(pool.clone())),
+            pixels: Pixels::Buffer(buffer),
             layout,
         };
         written.map_err(|e| Error::write(&self.final_path, e))?;

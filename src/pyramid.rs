@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::decode::BufferPool;
 use crate::discover::{select, Selection};
 use crate::encode::{Scale, TiffHeader};
 use crate::error::{Error, Result};
@@ -22,13 +23,13 @@ use crate::manifest::{self, InputFile};
 use crate::output::{is_complete, FinishedTiff, OutputTiff, StackTiff, WriteMode};
 use crate::plane::Plane;
 use crate::shard;
-use crate::slice::{BufferPool, ReadMode, ReadPath, SliceFile, SliceReader, Stack};
+use crate::slice::{ReadMode, ReadPath, SliceFile, SliceReader, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
 
-/// How each level is stored.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How each level is stored (also the CLI's `--layout`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layout {
     /// CTHarvester's: `<out>/<L>/<k:06>.tif`, one file a slice.
     #[default]
@@ -265,13 +266,11 @@ pub struct Summary {
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
     let listing = select(&options.input, &options.selection)?;
-    let inputs = match listing.paths.as_slice() {
-        [one] => vec![InputFile::of(one)?],
-        paths => paths
-            .iter()
-            .map(|p| InputFile::of(p))
-            .collect::<Result<_>>()?,
-    };
+    let inputs = listing
+        .paths
+        .iter()
+        .map(|p| InputFile::of(p))
+        .collect::<Result<Vec<_>>>()?;
     let stack = Stack::new(listing.paths)?;
     // The first slice's header sets the geometry; no pixel is read for it yet.
     let first = stack.first(&options.input)?;
@@ -298,17 +297,18 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     };
     let all = 0..plan.slices;
     let range = shard.clone().unwrap_or(all);
+    let out_root = options.out_root();
     let headers = plan
         .levels
         .iter()
         .map(|l| plan.header(l, layout))
         .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::write(&options.out_root(), e))?;
-    let out_root = options.out_root();
+        .map_err(|e| Error::write(&out_root, e))?;
     prepare_output(&out_root, &plan, layout, &range)?;
 
-    // What is on disk: per file, unless pyramid.json says the outputs were built from other
-    // inputs or options, in which case none of them counts.
+    // What is on disk, file by file: every header names the inputs it was computed from
+    // (`Plan::source_id`), so outputs of replaced inputs never count, whatever pyramid.json
+    // says; `stale` only reports that the recorded pyramid is not this one.
     let file_names = file_names(&plan, layout);
     let source = manifest::Source {
         inputs,
@@ -319,14 +319,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     let stale = recorded
         .as_ref()
         .is_some_and(|m| !source.matches(m, &options.input, &file_names));
-    let mut done = Done::scan(
-        &out_root,
-        &plan,
-        layout,
-        &headers,
-        options.force || stale,
-        &range,
-    );
+    let mut done = Done::scan(&out_root, &plan, layout, &headers, options.force, &range);
     if layout == Layout::Stack && done.missing_in_range > 0 {
         // Stack files are written together, each whole: one missing means all are rewritten.
         done = Done::scan(&out_root, &plan, layout, &headers, true, &range);

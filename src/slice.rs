@@ -7,19 +7,20 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use memmap2::{Advice, Mmap, MmapOptions};
 
-use crate::decode::{bmp, raster, tiff as tiff_read, Buffer, Format};
+use crate::decode::BufferPool;
+use crate::decode::{bmp, raster, tiff as tiff_read, Buffer, Format, Pooled};
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, SliceLayout};
 use crate::plane::Plane;
 use crate::sigbus::{self, Registration};
 
-/// How input files are brought into memory.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// How input files are brought into memory (also the CLI's `--reader`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum ReadMode {
     /// Mapped, except files on network filesystems (NFS, SMB, FUSE...), which are read: a
     /// map there gains nothing and faults if another host truncates the file.
@@ -47,8 +48,8 @@ pub enum FileBytes {
     /// The registration comes first so it is dropped, and the range forgotten by the SIGBUS
     /// handler, before the map is unmapped.
     Mapped(Registration, Mmap),
-    /// The first `.1` bytes of the buffer, handed back to the pool (if any) when dropped.
-    Read(Buffer, usize, Option<BufferPool>),
+    /// The first `.1` bytes of the buffer.
+    Read(Pooled, usize),
 }
 
 impl FileBytes {
@@ -69,7 +70,7 @@ impl FileBytes {
                 return Ok(FileBytes::Mapped(registration, map));
             }
         }
-        let mut buffer = pool.map(BufferPool::take).unwrap_or_default();
+        let mut buffer = Pooled::from(pool);
         let bytes = buffer
             .bytes_mut(len)
             .map_err(|reason| Error::bad_input(path, reason))?;
@@ -78,7 +79,7 @@ impl FileBytes {
         (&file)
             .read_exact(bytes)
             .map_err(|e| Error::read(path, e))?;
-        Ok(FileBytes::Read(buffer, len, pool.cloned()))
+        Ok(FileBytes::Read(buffer, len))
     }
 
     /// Asks the kernel to start reading `len` bytes from `offset` now, so they are in memory
@@ -96,20 +97,12 @@ impl FileBytes {
     }
 }
 
-impl Drop for FileBytes {
-    fn drop(&mut self) {
-        if let FileBytes::Read(buffer, _, Some(pool)) = self {
-            pool.give(std::mem::take(buffer));
-        }
-    }
-}
-
 impl std::ops::Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
             FileBytes::Mapped(_, m) => m,
-            FileBytes::Read(b, len, _) => &b.bytes()[..*len],
+            FileBytes::Read(b, len) => &b.bytes()[..*len],
         }
     }
 }
@@ -165,40 +158,11 @@ impl AsRef<[u8]> for Shared {
     }
 }
 
-/// Buffers (decoded slices, files read rather than mapped) handed back when their slice is
-/// dropped, so a build allocates a few buffers in all rather than one per slice.
-#[derive(Clone, Default)]
-pub struct BufferPool(Arc<Mutex<Vec<Buffer>>>);
-
-impl BufferPool {
-    pub(crate) fn take(&self) -> Buffer {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|mut v| v.pop())
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn give(&self, buffer: Buffer) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(buffer);
-        }
-    }
-}
-
 enum Pixels {
     File(Arc<FileBytes>),
-    Decoded(Buffer, BufferPool),
+    Decoded(Pooled),
     /// Not decoded: the slice was only probed (`inspect`).
     Probed,
-}
-
-impl Drop for Pixels {
-    fn drop(&mut self) {
-        if let Pixels::Decoded(buffer, pool) = self {
-            pool.give(std::mem::take(buffer));
-        }
-    }
 }
 
 /// How a slice's pixels are read, for `inspect` and the build summary.
@@ -250,10 +214,15 @@ impl SliceFile {
         &self.layout
     }
 
+    /// The bytes the layout locates the pixels in, with the layout.
+    pub fn pixels(&self) -> (&[u8], &SliceLayout) {
+        (self.bytes(), &self.layout)
+    }
+
     fn bytes(&self) -> &[u8] {
         match &self.pixels {
             Pixels::File(f) => f,
-            Pixels::Decoded(b, _) => b.bytes(),
+            Pixels::Decoded(b) => b.bytes(),
             Pixels::Probed => &[],
         }
     }
@@ -505,7 +474,7 @@ fn decoded(
     let mut buffer = pool.take();
     let layout = decode(Some(&mut buffer));
     // The buffer goes back to the pool whether or not decoding worked.
-    let pixels = Pixels::Decoded(buffer, pool.clone());
+    let pixels = Pixels::Decoded(buffer);
     Ok((layout?, pixels))
 }
 

@@ -4,6 +4,8 @@
 //! file's own bytes whenever the pixels are stored uncompressed; everything else is decoded
 //! into a [`Buffer`] that is reused from slice to slice.
 
+use std::sync::{Arc, Mutex};
+
 pub mod bmp;
 pub mod raster;
 pub mod tiff;
@@ -89,5 +91,62 @@ impl Buffer {
 
     pub fn bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.0)
+    }
+
+    /// All the bytes, as sized by the last [`Buffer::bytes_mut`] (or more).
+    pub fn all_bytes_mut(&mut self) -> &mut [u8] {
+        bytemuck::cast_slice_mut(&mut self.0)
+    }
+}
+
+/// Buffers handed back when they are dropped, so a build allocates a few in all (decoded
+/// slices, files read rather than mapped, output slices) rather than one per slice.
+#[derive(Clone, Default)]
+pub struct BufferPool(Arc<Mutex<Vec<Buffer>>>);
+
+impl BufferPool {
+    pub fn take(&self) -> Pooled {
+        let buffer = self.0.lock().ok().and_then(|mut v| v.pop());
+        Pooled {
+            buffer: buffer.unwrap_or_default(),
+            pool: Some(self.clone()),
+        }
+    }
+}
+
+/// A buffer that goes back to its pool, if it has one, when dropped.
+#[derive(Default)]
+pub struct Pooled {
+    buffer: Buffer,
+    pool: Option<BufferPool>,
+}
+
+impl Pooled {
+    /// A buffer of `pool`, or a fresh one without.
+    pub fn from(pool: Option<&BufferPool>) -> Pooled {
+        pool.map(BufferPool::take).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Buffer;
+    fn deref(&self) -> &Buffer {
+        &self.buffer
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Buffer {
+        &mut self.buffer
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            if let Ok(mut v) = pool.0.lock() {
+                v.push(std::mem::take(&mut self.buffer));
+            }
+        }
     }
 }
