@@ -72,10 +72,6 @@ fn inspect_json(dir: &Path, extra: &[&str]) -> (Output, Value) {
     (out, json)
 }
 
-fn stack(name: &str) -> tempfile::TempDir {
-    copy_fixture(&fixtures().join("stacks").join(name))
-}
-
 fn reads(json: &Value) -> Vec<(String, u64)> {
     json["kinds"]
         .as_array()
@@ -141,7 +137,7 @@ fn problem_lines(text: &str) -> Vec<&str> {
 
 #[test]
 fn lzw_stack_is_decoded() {
-    let dir = stack("lzw");
+    let dir = fixture_stack("lzw");
     let out = inspect(dir.path(), &["--min-size", "8"]);
     let text = text_of(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -194,7 +190,7 @@ fn read_paths_are_reported() {
         ("bmp_skyscan", "mapped, zero-copy"),
         ("bmp_palette", "palette"),
     ] {
-        let dir = stack(name);
+        let dir = fixture_stack(name);
         let (out, json) = inspect_json(dir.path(), &["--min-size", "4"]);
         assert_eq!(out.status.code(), Some(0), "{name}: {json}");
         let kinds = reads(&json);
@@ -206,12 +202,12 @@ fn read_paths_are_reported() {
     }
     // zero-copy means no conversion at all
     for name in ["u16_be", "bmp_palette"] {
-        let (_, json) = inspect_json(stack(name).path(), &[]);
+        let (_, json) = inspect_json(fixture_stack(name).path(), &[]);
         assert!(!reads(&json)[0].0.contains("zero-copy"), "{name}: {json}");
     }
 
     // One 4-page file: page 0's strip is at offset 8, pages 1-3 at odd offsets.
-    let dir = stack("u16_odd_offset");
+    let dir = fixture_stack("u16_odd_offset");
     let (out, json) = inspect_json(&dir.path().join("stack.tif"), &["--min-size", "4"]);
     assert_eq!(out.status.code(), Some(0), "{json}");
     assert_eq!(json["slices"], 4);
@@ -298,7 +294,7 @@ fn truncated_slice_is_a_problem() {
 
 #[test]
 fn skyscan_log_selects_its_range() {
-    let dir = stack("skyscan_log");
+    let dir = fixture_stack("skyscan_log");
     let (out, json) = inspect_json(dir.path(), &["--min-size", "4"]);
     assert_eq!(out.status.code(), Some(0), "{json}");
     let selection = json["selection"].as_str().expect("a selection note");
@@ -421,7 +417,7 @@ fn check_level1(dir: &Path, sections: &[u32]) {
 
 #[test]
 fn pattern_selects_the_range() {
-    let dir = stack("skyscan_log");
+    let dir = fixture_stack("skyscan_log");
     let out = pattern_build(dir.path(), &[]);
     assert!(out.status.success(), "{}", text_of(&out.stderr));
     // Sections 11..=14 (not the log's 10..=17): level 1 has 2 slices.
@@ -430,7 +426,7 @@ fn pattern_selects_the_range() {
 
 #[test]
 fn pattern_with_a_missing_number() {
-    let dir = stack("skyscan_log");
+    let dir = fixture_stack("skyscan_log");
     std::fs::remove_file(dir.path().join("CO-1__rec00000012.bmp")).unwrap();
     let out = pattern_build(dir.path(), &[]);
     let stderr = text_of(&out.stderr);
@@ -449,7 +445,7 @@ fn pattern_with_a_missing_number() {
 
 #[test]
 fn prefix_needs_the_rest_of_the_pattern() {
-    let dir = stack("skyscan_log");
+    let dir = fixture_stack("skyscan_log");
     let out = ctpyramid(&["build", s(dir.path()), "--prefix", "CO-1__rec"]);
     let stderr = text_of(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -475,7 +471,7 @@ fn prefix_needs_the_rest_of_the_pattern() {
 /// input changes, incomplete without the manifest.
 #[test]
 fn pyramid_state_follows_the_manifest() {
-    let work = stack("u16_le_strip1");
+    let work = fixture_stack("u16_le_strip1");
     let state = |extra: &[&str]| {
         let (_, json) = inspect_json(work.path(), extra);
         json["pyramid"]["state"]

@@ -132,31 +132,6 @@ fn expected_raw(name: &str, level: usize, index: usize) -> Vec<u8> {
     .unwrap()
 }
 
-fn fixture(name: &str) -> tempfile::TempDir {
-    copy_fixture(&fixtures().join("stacks").join(name))
-}
-
-/// A phantom stack written by `ctpyramid demo`, without the pyramid the demo builds.
-fn demo(slices: usize, size: usize, min_size: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out = ctpyramid(&[
-        "demo",
-        "--dir",
-        s(dir.path()),
-        "--slices",
-        &slices.to_string(),
-        "--size",
-        &size.to_string(),
-        "--min-size",
-        &min_size.to_string(),
-        "--quiet",
-    ]);
-    assert_ok(&out);
-    std::fs::remove_dir_all(dir.path().join(".thumbnail")).unwrap();
-    assert_eq!(file_names(dir.path()).len(), slices);
-    dir
-}
-
 /// One page of a multi-page TIFF, read with the `tiff` crate.
 struct Page {
     width: usize,
@@ -281,7 +256,7 @@ fn slice_resolutions(root: &Path, level: usize) -> Vec<(String, Resolution)> {
 fn check_stack_against_slices(name: &str) {
     let (min_size, levels) = expected_levels(name);
     let min = min_size.to_string();
-    let stack = fixture(name);
+    let stack = fixture_stack(name);
     let work = tempfile::tempdir().unwrap();
     let (slices_out, stack_out) = (work.path().join("slices"), work.path().join("stack"));
     build_ok(&[s(stack.path()), "--min-size", &min, "--out", s(&slices_out)]);
@@ -412,7 +387,7 @@ fn stack_layout_skyscan_log() {
 
 #[test]
 fn stack_rerun_keeps_everything_and_rebuilds_a_deleted_level() {
-    let stack = fixture("u16_odd");
+    let stack = fixture_stack("u16_odd");
     let out = tempfile::tempdir().unwrap();
     let args = [
         s(stack.path()),
@@ -447,7 +422,7 @@ fn stack_rerun_keeps_everything_and_rebuilds_a_deleted_level() {
 
 #[test]
 fn stack_layout_cannot_be_sharded() {
-    let stack = fixture("min16");
+    let stack = fixture_stack("min16");
     let out = stack.path().join("out");
     let (o, _) = build(&[
         s(stack.path()),
@@ -519,7 +494,7 @@ fn check_stack_scale(path: &Path, voxel_um: f64) {
 
 #[test]
 fn slice_files_carry_the_logged_pixel_size() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     let out = tempfile::tempdir().unwrap();
     build_ok(&[s(stack.path()), "--min-size", "4", "--out", s(out.path())]);
     for level in 1..=3 {
@@ -538,7 +513,7 @@ fn slice_files_carry_the_logged_pixel_size() {
 
 #[test]
 fn stack_files_carry_the_logged_voxel_size_for_imagej() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     let out = tempfile::tempdir().unwrap();
     build_ok(&[
         s(stack.path()),
@@ -564,7 +539,7 @@ fn stack_files_carry_the_logged_voxel_size_for_imagej() {
 
 #[test]
 fn voxel_size_option_overrides_the_log() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     let work = tempfile::tempdir().unwrap();
     let (slices, stacks) = (work.path().join("slices"), work.path().join("stack"));
     let (plan, _) = build_ok(&[
@@ -602,7 +577,7 @@ fn voxel_size_option_overrides_the_log() {
 
 #[test]
 fn without_a_voxel_size_no_unit_is_recorded() {
-    let stack = fixture("min16");
+    let stack = fixture_stack("min16");
     let work = tempfile::tempdir().unwrap();
     let (slices, stacks) = (work.path().join("slices"), work.path().join("stack"));
     let (plan, _) = build_ok(&[s(stack.path()), "--min-size", "16", "--out", s(&slices)]);
@@ -647,7 +622,7 @@ fn without_a_voxel_size_no_unit_is_recorded() {
 
 #[test]
 fn voxel_size_must_be_positive() {
-    let stack = fixture("min16");
+    let stack = fixture_stack("min16");
     for bad in [
         &["--voxel-size", "0"][..],
         &["--voxel-size", "-3"],
@@ -672,7 +647,7 @@ fn voxel_size_must_be_positive() {
 /// cannot hold in 32 bits.
 #[test]
 fn fine_voxel_sizes_keep_their_resolution() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     for voxel in ["1", "0.5", "0.35"] {
         let out = tempfile::tempdir().unwrap();
         build_ok(&[
@@ -695,7 +670,7 @@ fn fine_voxel_sizes_keep_their_resolution() {
 /// fixed denominator of 10^6, 1/976 keeps only 4 significant digits.
 #[test]
 fn coarse_voxel_sizes_keep_their_resolution_in_stacks() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     let out = tempfile::tempdir().unwrap();
     build_ok(&[
         s(stack.path()),
@@ -800,7 +775,7 @@ fn decode_tiff_or_size(path: &Path) -> (usize, usize) {
 
 #[test]
 fn manifest_describes_a_skyscan_pyramid() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     build_ok(&[s(stack.path()), "--min-size", "4"]);
     let inputs: Vec<PathBuf> = (10..=17)
         .map(|i| stack.path().join(format!("CO-1__rec{i:08}.bmp")))
@@ -818,7 +793,7 @@ fn manifest_describes_a_skyscan_pyramid() {
 
 #[test]
 fn manifest_lists_inputs_in_slice_order() {
-    let stack = fixture("natsort");
+    let stack = fixture_stack("natsort");
     build_ok(&[s(stack.path()), "--min-size", "2"]);
     let inputs: Vec<PathBuf> = ["s1", "s2", "s3", "s10", "s11"]
         .iter()
@@ -830,7 +805,7 @@ fn manifest_lists_inputs_in_slice_order() {
 
 #[test]
 fn touched_input_rebuilds_everything_with_the_same_bytes() {
-    let stack = fixture("min16");
+    let stack = fixture_stack("min16");
     let root = stack.path().join(".thumbnail");
     let args = [s(stack.path()), "--min-size", "16"];
     let (plan, done) = build_ok(&args);
@@ -898,7 +873,7 @@ fn touched_input_rebuilds_everything_with_the_same_bytes() {
 const DEMO_LEVELS: [(usize, usize, usize); 3] = [(32, 32, 19), (16, 16, 10), (8, 8, 5)];
 
 fn demo37() -> tempfile::TempDir {
-    let dir = demo(37, 64, 8);
+    let dir = demo_stack(37, 64, 8);
     assert_eq!(reference_levels(64, 64, 37, 8), DEMO_LEVELS);
     dir
 }
@@ -1197,7 +1172,7 @@ fn misaligned_or_out_of_range_slices_are_usage_errors() {
 /// `plan` was told to take, or the ranges are those of another stack.
 #[test]
 fn plan_script_builds_the_slices_that_were_planned() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     let out = ctpyramid(&[
         "plan",
         s(stack.path()),
@@ -1255,7 +1230,7 @@ fn plan_script_builds_the_slices_that_were_planned() {
 
 #[test]
 fn inspect_reads_a_level_stack() {
-    let stack = fixture("min16");
+    let stack = fixture_stack("min16");
     let out = tempfile::tempdir().unwrap();
     build_ok(&[
         s(stack.path()),
@@ -1293,7 +1268,7 @@ fn inspect_reads_a_level_stack() {
 /// byte (with the voxel size of level 1 given).
 #[test]
 fn level_stack_builds_the_next_levels() {
-    let stack = fixture("skyscan_log");
+    let stack = fixture_stack("skyscan_log");
     let out = tempfile::tempdir().unwrap();
     build_ok(&[
         s(stack.path()),

@@ -67,26 +67,7 @@ impl Stack {
 
     /// A phantom stack written by `ctpyramid demo`, without the pyramid the demo builds.
     fn demo(slices: usize, size: usize, min_size: usize) -> Stack {
-        let dir = tempfile::tempdir().unwrap();
-        let out = ctpyramid(&[
-            "demo",
-            "--dir",
-            s(dir.path()),
-            "--slices",
-            &slices.to_string(),
-            "--size",
-            &size.to_string(),
-            "--min-size",
-            &min_size.to_string(),
-            "--quiet",
-        ]);
-        assert_ok(&out);
-        std::fs::remove_dir_all(dir.path().join(".thumbnail")).unwrap();
-        assert_eq!(
-            file_names(dir.path()).len(),
-            slices,
-            "the demo writes one file per slice"
-        );
+        let dir = demo_stack(slices, size, min_size);
         Stack {
             dir,
             width: size,

@@ -140,3 +140,33 @@ pub fn assert_ok(out: &Output) {
         stderr_of(out)
     );
 }
+
+/// A copy of fixture stack `name` in a fresh temporary folder.
+pub fn fixture_stack(name: &str) -> tempfile::TempDir {
+    copy_fixture(&fixtures().join("stacks").join(name))
+}
+
+/// A phantom stack written by `ctpyramid demo`, without the pyramid the demo builds.
+pub fn demo_stack(slices: usize, size: usize, min_size: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ctpyramid(&[
+        "demo",
+        "--dir",
+        s(dir.path()),
+        "--slices",
+        &slices.to_string(),
+        "--size",
+        &size.to_string(),
+        "--min-size",
+        &min_size.to_string(),
+        "--quiet",
+    ]);
+    assert_ok(&out);
+    std::fs::remove_dir_all(dir.path().join(".thumbnail")).unwrap();
+    assert_eq!(
+        file_names(dir.path()).len(),
+        slices,
+        "the demo writes one file per slice"
+    );
+    dir
+}
