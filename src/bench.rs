@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::kernel::{reduce_slices, Sample};
 use crate::layout::{Depth, Encoding, SliceLayout};
 use crate::plane::Plane;
+use crate::pyramid::read_ahead_slices;
 use crate::slice::{ReadMode, SliceFile, Stack};
 
 /// One way of reading the stack.
@@ -211,7 +212,11 @@ fn read_and_reduce(
 ) -> Result<u64> {
     let mut bytes = 0;
     let mut pending: Option<SliceFile> = None;
-    for slice in stack.reader_with(mode) {
+    // The same read-ahead window as `build`, so the readers are measured as a build uses them.
+    let window = read_ahead_slices(first.layout().pixel_bytes() as u64);
+    (0..window).for_each(|i| stack.read_ahead(i));
+    for (index, slice) in stack.reader_with(mode).enumerate() {
+        stack.read_ahead(index + window);
         let slice = slice?;
         slice.check_matches(first)?;
         bytes += slice.layout().pixel_bytes() as u64;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::decode::Format;
 use crate::discover::{select, Selection};
 use crate::error::Result;
 use crate::layout::{Encoding, SliceLayout};
@@ -59,7 +60,12 @@ impl SliceKind {
                 byte_order
             },
             pixel,
-            strips: if decoded { 0 } else { l.strip_offsets.len() },
+            // BMP rows are not strips: their count says nothing the size does not.
+            strips: match slice.format() {
+                _ if decoded => 0,
+                Format::Bmp => 0,
+                _ => l.strip_offsets.len(),
+            },
             read: slice.read_path().to_string(),
         }
     }

@@ -639,7 +639,7 @@ impl Inputs<'_> {
 
 /// Slices of `slice_bytes` to keep read ahead: about 64 MiB, enough to cover a disk's
 /// latency and a pair's reduction, little enough not to evict what is still to be read.
-fn read_ahead_slices(slice_bytes: u64) -> usize {
+pub(crate) fn read_ahead_slices(slice_bytes: u64) -> usize {
     ((64 << 20) / slice_bytes.max(1) as usize).clamp(2, 256)
 }
 
