@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The README's performance table, in one run: `cat` of the stack, `ctpyramid build` with each
 # reader and writer, the numpy + tifffile peer, warm and cold page cache, median of RUNS.
+# Every run builds into an empty output folder, as a first build does: the previous run's
+# outputs are removed and everything is synced before the clock starts, so no run pays for
+# freeing (and, on a disk mounted with discard, trimming) the blocks of the one before.
 #
 #   benches/compare.sh DIR [RUNS]      (DIR: e.g. made by `benches/numpy_pyramid.py make DIR`)
 #
@@ -26,7 +29,9 @@ median() {
     local cold=$1; shift
     local times=()
     for _ in $(seq "$runs"); do
-        if [ "$cold" = 1 ]; then evict; sync; else cat "$dir"/*.tif > /dev/null; fi
+        rm -rf "${out:?}"/*
+        if [ "$cold" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
+        sync
         local t0 t1
         t0=$(date +%s.%N)
         "$@" > /dev/null 2>&1
@@ -53,11 +58,14 @@ for cold in 0 1; do
     echo '| command | wall | x cat |'
     echo '| --- | --- | --- |'
     row "cat DIR/*.tif > /dev/null" "$cold" sh -c "cat '$dir'/*.tif > /dev/null"
-    row "ctpyramid build (--reader mmap, --writer buffered)" "$cold" "$bin" build "$dir" --out "$out/a" --force --quiet --reader mmap
-    row "ctpyramid build --writer mapped" "$cold" "$bin" build "$dir" --out "$out/b" --force --quiet --reader mmap --writer mapped
-    row "ctpyramid build --reader buffered" "$cold" "$bin" build "$dir" --out "$out/c" --force --quiet --reader buffered
+    row "ctpyramid build (--reader mmap, --writer buffered)" "$cold" "$bin" build "$dir" --out "$out/a" --quiet --reader mmap
+    row "ctpyramid build --writer mapped" "$cold" "$bin" build "$dir" --out "$out/b" --quiet --reader mmap --writer mapped
+    row "ctpyramid build --reader buffered" "$cold" "$bin" build "$dir" --out "$out/c" --quiet --reader buffered
     if [ "$cold" = 0 ]; then
         row "numpy + tifffile (benches/numpy_pyramid.py)" "$cold" python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np"
     fi
 done
+# Every run above started from an empty folder: build both pyramids once more to compare them.
+"$bin" build "$dir" --out "$out/a" --quiet
+python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np" > /dev/null
 python3 "$root/benches/numpy_pyramid.py" compare "$out/a" "$out/np"

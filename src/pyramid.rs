@@ -20,7 +20,9 @@ use crate::error::{Error, Result};
 use crate::kernel::{reduce_slices, Sample};
 use crate::layout::Depth;
 use crate::manifest::{self, InputFile};
-use crate::output::{is_complete, FinishedTiff, OutputTiff, StackTiff, WriteMode};
+use crate::output::{
+    is_complete, Computed, FinishedTiff, OutputTiff, StackTiff, WriteMode, Writer,
+};
 use crate::plane::Plane;
 use crate::shard;
 use crate::slice::{ReadMode, ReadPath, SliceFile, SliceReader, Stack};
@@ -344,22 +346,20 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         // Until every output is in place again, the pyramid is not complete.
         manifest::remove(&out_root)?;
     }
-    let sink = match layout {
-        Layout::Slices => Sink::Slices(options.writer),
-        Layout::Stack if !writes => Sink::Stack(Vec::new()),
-        Layout::Stack => Sink::Stack(
-            plan.levels
+    let sink = Sink {
+        writer: match (layout, options.writer) {
+            (Layout::Slices, WriteMode::Mapped) => None,
+            _ => Some(Writer::new(&out_root, WRITE_QUEUE)?),
+        },
+        stacks: match (layout, writes) {
+            (Layout::Stack, true) => plan
+                .levels
                 .iter()
                 .zip(&headers)
-                .map(|(l, h)| {
-                    StackTiff::create(
-                        stack_path(&out_root, l.level),
-                        h.clone(),
-                        (l.width, l.height, plan.depth),
-                    )
-                })
+                .map(|(l, h)| StackTiff::create(stack_path(&out_root, l.level), h.clone()))
                 .collect::<Result<_>>()?,
-        ),
+            _ => Vec::new(),
+        },
     };
 
     let mut cascade = Cascade {
@@ -369,6 +369,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         cancel: options.cancel.as_deref(),
         done: &done,
         headers: &headers,
+        layout,
         sink,
         out_buffers: BufferPool::default(),
         inputs: Inputs {
@@ -387,15 +388,22 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         decoded_slices: 0,
         on_event,
     };
-    if let Some(deepest) = plan.levels.last() {
-        for index in shard::level_range(&range, deepest.level, deepest.slices) {
-            cascade.obtain(deepest.level, index, false)?;
+    let mut walk = || -> Result<()> {
+        if let Some(deepest) = plan.levels.last() {
+            for index in shard::level_range(&range, deepest.level, deepest.slices) {
+                cascade.obtain(deepest.level, index, false)?;
+            }
         }
-    }
-    if let Sink::Stack(files) = std::mem::replace(&mut cascade.sink, Sink::Slices(options.writer)) {
-        for file in files {
-            file.finish(options.durable)?;
-        }
+        Ok(())
+    };
+    let walked = walk();
+    // Outputs computed before a stop (Ctrl-C, a damaged slice) are still written, and
+    // reported: what the events said was written is exactly what is on disk.
+    let flushed = cascade.finish_writes();
+    walked?;
+    flushed?;
+    for file in std::mem::take(&mut cascade.sink.stacks) {
+        file.finish(options.durable)?;
     }
     let (files_written, slices_read, bytes_read) = (
         cascade.files_written,
@@ -617,7 +625,10 @@ impl Inputs<'_> {
         if let Some(&following) = self.order.get(self.at) {
             self.at += 1;
             let slice = self.open(following)?;
-            slice.prefetch();
+            if let Stack::Pages { .. } = self.reader.stack() {
+                // Pages share one file, which the window below does not advise.
+                slice.prefetch();
+            }
             self.next = Some(slice);
         }
         // Keep the disk busy a window ahead: the kernel reads the next files, in slice
@@ -668,6 +679,7 @@ struct Cascade<'a, 'e> {
     inputs: Inputs<'a>,
     /// Each level's header (of its slice files, or of its stack file).
     headers: &'a [TiffHeader],
+    layout: Layout,
     sink: Sink,
     /// Output pixel buffers: each level holds at most one slice, so a few in all.
     out_buffers: BufferPool,
@@ -717,7 +729,12 @@ impl Cascade<'_, '_> {
                 "internal: a slice without sources",
             ));
         };
-        self.reduce(level, index, &a, b.as_ref()).map(Some)
+        let reduced = self.reduce(level, index, &a, b.as_ref())?;
+        self.retire(a)?;
+        if let Some(b) = b {
+            self.retire(b)?;
+        }
+        Ok(Some(reduced))
     }
 
     /// The slices of level `level - 1` that level `level` slice `index` comes from.
@@ -762,62 +779,101 @@ impl Cascade<'_, '_> {
         self.check_cancel()?;
         let geometry = &self.plan.levels[level - 1];
         let (width, depth) = (geometry.width, self.plan.depth);
-        let done = match &self.sink {
-            Sink::Slices(mode) => {
-                let path = slice_path(self.out_root, level, index);
-                let mut out = OutputTiff::create_with(
-                    path.clone(),
-                    self.headers[level - 1].clone(),
-                    (width, geometry.height, depth),
-                    *mode,
-                    Some(&self.out_buffers),
-                )?;
-                match depth {
-                    Depth::U8 => reduce_planes::<u8>(a, b, out.pixels_mut(), width),
-                    Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), width),
-                }
-                let done = out.finish(self.durable)?;
-                self.files_written += 1;
-                (self.on_event)(Event::SliceWritten {
-                    level,
-                    index,
-                    path: &path,
-                });
-                done
-            }
-            Sink::Stack(files) => {
-                let file = &files[level - 1];
-                let pool = &self.out_buffers;
-                let done = match depth {
-                    Depth::U8 => {
-                        file.write_page::<u8>(index, pool, |o| reduce_planes(a, b, o, width))
-                    }
-                    Depth::U16 => {
-                        file.write_page::<u16>(index, pool, |o| reduce_planes(a, b, o, width))
-                    }
-                }?;
-                // The page is written; the file counts once complete, after the last page.
-                if index + 1 == geometry.slices {
-                    self.files_written += 1;
-                }
-                (self.on_event)(Event::SliceWritten {
-                    level,
-                    index,
-                    path: &stack_path(self.out_root, level),
-                });
-                done
-            }
+        let size = (width, geometry.height, depth);
+        let header = self.headers[level - 1].clone();
+        let path = match self.layout {
+            Layout::Slices => slice_path(self.out_root, level, index),
+            Layout::Stack => stack_path(self.out_root, level),
         };
-        Ok(Source::Level(done))
+        let Some(writer) = &mut self.sink.writer else {
+            // Mapped: the file is created first and filled in place.
+            let mut out = OutputTiff::create_with(path, header, size)?;
+            match depth {
+                Depth::U8 => reduce_planes::<u8>(a, b, out.pixels_mut(), width),
+                Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), width),
+            }
+            let done = out.finish(self.durable)?;
+            self.written(vec![(level, index)]);
+            return Ok(Source::Level(done));
+        };
+        let pool = &self.out_buffers;
+        let computed = match depth {
+            Depth::U8 => Computed::new::<u8>(&path, size, pool, |o| reduce_planes(a, b, o, width)),
+            Depth::U16 => {
+                Computed::new::<u16>(&path, size, pool, |o| reduce_planes(a, b, o, width))
+            }
+        }?;
+        let job = match self.sink.stacks.get(level - 1) {
+            Some(file) => file.page(index, &computed),
+            None => computed.slice_file(path, header, self.durable),
+        };
+        let written = writer.submit(Some((level, index)), job)?;
+        self.written(written);
+        Ok(Source::Level(computed.finished()))
+    }
+
+    /// Drops a slice the cascade is done with on the writer thread, when there is one:
+    /// unmapping an input costs as much as mapping it, and need not hold up the next pair.
+    fn retire(&mut self, source: Source) -> Result<()> {
+        if let Some(writer) = &mut self.sink.writer {
+            let unmap = move || {
+                drop(source);
+                Ok(())
+            };
+            let written = writer.submit(None, Box::new(unmap))?;
+            self.written(written);
+        }
+        Ok(())
+    }
+
+    /// Waits for the writer thread's last files.
+    fn finish_writes(&mut self) -> Result<()> {
+        if let Some(writer) = &mut self.sink.writer {
+            let written = writer.finish()?;
+            self.written(written);
+        }
+        Ok(())
+    }
+
+    /// Reports outputs complete under their final names (a stack file counts once, with its
+    /// last page).
+    fn written(&mut self, outputs: Vec<(usize, usize)>) {
+        for (level, index) in outputs {
+            let path = match self.layout {
+                Layout::Slices => {
+                    self.files_written += 1;
+                    slice_path(self.out_root, level, index)
+                }
+                Layout::Stack => {
+                    if index + 1 == self.plan.levels[level - 1].slices {
+                        self.files_written += 1;
+                    }
+                    stack_path(self.out_root, level)
+                }
+            };
+            (self.on_event)(Event::SliceWritten {
+                level,
+                index,
+                path: &path,
+            });
+        }
     }
 }
 
 /// Where outputs go.
-enum Sink {
-    Slices(WriteMode),
-    /// One open stack file a level.
-    Stack(Vec<StackTiff>),
+struct Sink {
+    /// Writes outputs computed into buffers, on a thread of its own: one file a slice, or a
+    /// page of the level's stack file. None: each output file is mapped and filled in place,
+    /// in line (`--writer mapped`). Dropped first, so its last jobs are done before an
+    /// unfinished stack file is removed.
+    writer: Option<Writer<(usize, usize)>>,
+    /// One file a level with `--layout stack`.
+    stacks: Vec<StackTiff>,
 }
+
+/// Jobs waiting for the writer thread at most: enough to ride out a slow `rename` or
+/// `fsync`, few enough to keep memory at a few slices.
+const WRITE_QUEUE: usize = 4;
 
 fn reduce_planes<T: Sample>(a: &Source, b: Option<&Source>, out: &mut [T], width: usize) {
     reduce_slices(
