@@ -174,11 +174,16 @@ fn evict(files: &[PathBuf]) {
     }
 }
 
+/// Reads the files the way coreutils `cat` does (128 KiB reads, sequential-access advice,
+/// which doubles the kernel's read-ahead): on a cold cache that advice alone makes it about
+/// 1.4x faster than plain reads here, so a floor without it would flatter every reader.
 fn cat(files: &[PathBuf]) -> Result<u64> {
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 128 << 10];
     let mut total = 0;
     for path in files {
         let mut file = File::open(path).map_err(|e| Error::read(path, e))?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
         loop {
             let n = file.read(&mut buf).map_err(|e| Error::read(path, e))?;
             if n == 0 {
