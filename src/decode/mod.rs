@@ -92,11 +92,6 @@ impl Buffer {
     pub fn bytes(&self) -> &[u8] {
         bytemuck::cast_slice(&self.0)
     }
-
-    /// All the bytes, as sized by the last [`Buffer::bytes_mut`] (or more).
-    pub fn all_bytes_mut(&mut self) -> &mut [u8] {
-        bytemuck::cast_slice_mut(&mut self.0)
-    }
 }
 
 /// Buffers handed back when they are dropped, so a build allocates a few in all (decoded
