@@ -25,7 +25,7 @@ use crate::output::{
 };
 use crate::plane::Plane;
 use crate::shard;
-use crate::slice::{ReadMode, ReadPath, SliceFile, SliceReader, Stack};
+use crate::slice::{Opener, ReadMode, ReadPath, SliceFile, SliceReader, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -374,6 +374,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         out_buffers: BufferPool::default(),
         inputs: Inputs {
             reader: stack.reader_with(options.reader),
+            opener: stack.opener(&to_read, options.reader),
             order: to_read,
             at: 0,
             read_ahead: read_ahead_slices(slice_bytes),
@@ -601,6 +602,9 @@ impl Done {
 /// its pages asked for) while the current one is reduced.
 struct Inputs<'s> {
     reader: SliceReader<'s>,
+    /// Opens the files of `order` ahead on a thread of its own; None for the pages of one
+    /// file, opened by `reader` in line.
+    opener: Option<Opener>,
     /// Indices to read, ascending, and how many of them were opened.
     order: Vec<usize>,
     at: usize,
@@ -614,6 +618,20 @@ struct Inputs<'s> {
 
 impl Inputs<'_> {
     fn take(&mut self, index: usize) -> Result<SliceFile> {
+        if self.opener.is_some() {
+            self.at += 1;
+            self.advise();
+            // The cascade asks for exactly the indices of `order`, in order.
+            let slice = match self.opener.as_mut().and_then(Iterator::next) {
+                Some(slice) => slice?,
+                None => {
+                    let name = self.reader.stack().name(index);
+                    return Err(Error::bad_input(Path::new(&name), "internal: not opened"));
+                }
+            };
+            slice.check_matches(&self.first)?;
+            return Ok(slice);
+        }
         let current = match self.next.take() {
             Some(slice) => slice,
             None => {
@@ -631,14 +649,18 @@ impl Inputs<'_> {
             }
             self.next = Some(slice);
         }
-        // Keep the disk busy a window ahead: the kernel reads the next files, in slice
-        // order, while the cores reduce these.
+        self.advise();
+        Ok(current)
+    }
+
+    /// Keeps the disk busy a window ahead: the kernel reads the next files, in slice order,
+    /// while the cores reduce these.
+    fn advise(&mut self) {
         let window = self.order.len().min(self.at + self.read_ahead);
         while self.advised < window {
             self.reader.stack().read_ahead(self.order[self.advised]);
             self.advised += 1;
         }
-        Ok(current)
     }
 
     fn open(&mut self, index: usize) -> Result<SliceFile> {

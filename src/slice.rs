@@ -7,7 +7,9 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use memmap2::{Advice, Mmap, MmapOptions};
 
@@ -385,6 +387,39 @@ impl Stack {
         }
     }
 
+    /// Opens slices `order` (ascending) one after another on a thread of its own, as
+    /// [`Stack::reader_with`] would: see [`Opener`]. None for the pages of one file, whose
+    /// decoder walks one IFD chain, and where the thread cannot be started.
+    pub fn opener(&self, order: &[usize], mode: ReadMode) -> Option<Opener> {
+        let Stack::Files(paths) = self else {
+            return None;
+        };
+        let files: Vec<PathBuf> = order
+            .iter()
+            .filter_map(|&i| paths.get(i).cloned())
+            .collect();
+        // One slice waiting in the channel and one in the thread's hands: both slices of the
+        // next pair are ready by the time the current pair is reduced.
+        let (opened, slices) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("ctpyramid-open".into())
+            .spawn(move || {
+                let pool = BufferPool::default();
+                for path in files {
+                    let slice = open_file(&path, mode, Some(&pool));
+                    let failed = slice.is_err();
+                    if opened.send(slice).is_err() || failed {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Opener {
+            slices: Some(slices),
+            thread: Some(thread),
+        })
+    }
+
     /// Reads the headers of the slices one after another, decoding no pixel: the slices it
     /// gives answer everything but [`SliceFile::plane`].
     pub fn prober(&self) -> SliceReader<'_> {
@@ -455,6 +490,34 @@ impl<'s> SliceReader<'s> {
         }
         let file = bytes.0.clone();
         from_tiff(path, Some(index), file, dec, self.pool.as_ref()).map_err(|e| e.in_page(index))
+    }
+}
+
+/// Input files opened (mapped, or read, or decoded) strictly in slice order on a thread of
+/// their own, two slices ahead of the cascade: reading a file into a buffer or decoding it
+/// then overlaps with reducing the pair before it, instead of waiting for it. Stops at the
+/// first file that fails, whose error comes in its turn.
+pub struct Opener {
+    slices: Option<Receiver<Result<SliceFile>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Iterator for Opener {
+    type Item = Result<SliceFile>;
+
+    /// The next slice of the order, waiting until it is open; None past the last one.
+    fn next(&mut self) -> Option<Result<SliceFile>> {
+        self.slices.as_ref().and_then(|s| s.recv().ok())
+    }
+}
+
+impl Drop for Opener {
+    /// Stops the thread: its next send fails, and it ends after the file it is opening.
+    fn drop(&mut self) {
+        self.slices = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
