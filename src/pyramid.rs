@@ -815,7 +815,7 @@ impl Cascade<'_, '_> {
                 Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), width),
             }
             let done = out.finish(self.durable)?;
-            self.written(vec![(level, index)]);
+            self.written([(level, index)]);
             return Ok(Source::Level(done));
         };
         let pool = &self.out_buffers;
@@ -859,7 +859,7 @@ impl Cascade<'_, '_> {
 
     /// Reports outputs complete under their final names (a stack file counts once, with its
     /// last page).
-    fn written(&mut self, outputs: Vec<(usize, usize)>) {
+    fn written(&mut self, outputs: impl IntoIterator<Item = (usize, usize)>) {
         for (level, index) in outputs {
             let path = match self.layout {
                 Layout::Slices => {
