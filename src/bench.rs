@@ -8,7 +8,6 @@
 //! fully decoded into a fresh buffer, then reduced.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,8 +16,7 @@ use crate::error::{Error, Result};
 use crate::kernel::{reduce_slices, Sample};
 use crate::layout::{Depth, Encoding, SliceLayout};
 use crate::plane::Plane;
-use crate::pyramid::read_ahead_slices;
-use crate::slice::{ReadMode, SliceFile, Stack};
+use crate::slice::{read_through, ReadMode, SliceFile, Stack};
 
 /// One way of reading the stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,21 +176,10 @@ fn evict(files: &[PathBuf]) {
 /// which doubles the kernel's read-ahead): on a cold cache that advice alone makes it about
 /// 1.4x faster than plain reads here, so a floor without it would flatter every reader.
 fn cat(files: &[PathBuf]) -> Result<u64> {
-    let mut buf = vec![0u8; 128 << 10];
-    let mut total = 0;
-    for path in files {
-        let mut file = File::open(path).map_err(|e| Error::read(path, e))?;
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::Sequential);
-        loop {
-            let n = file.read(&mut buf).map_err(|e| Error::read(path, e))?;
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-        }
-    }
-    Ok(total)
+    files.iter().try_fold(0, |total, path| {
+        let file = File::open(path).map_err(|e| Error::read(path, e))?;
+        Ok(total + read_through(&file).map_err(|e| Error::read(path, e))?)
+    })
 }
 
 /// Level 1 of slices `a` and `b` (their pixel bytes and layouts) into `out`, at their depth.
@@ -217,11 +204,13 @@ fn read_and_reduce(
 ) -> Result<u64> {
     let mut bytes = 0;
     let mut pending: Option<SliceFile> = None;
-    // The same read-ahead window as `build`, so the readers are measured as a build uses them.
-    let window = read_ahead_slices(first.layout().pixel_bytes() as u64);
-    (0..window).for_each(|i| stack.read_ahead(i));
-    for (index, slice) in stack.reader_with(mode).enumerate() {
-        stack.read_ahead(index + window);
+    // Opened as `build` opens them: ahead, on a thread of their own, when the stack allows.
+    let all: Vec<usize> = (0..stack.len()).collect();
+    let slices: Box<dyn Iterator<Item = Result<SliceFile>>> = match stack.opener(&all, mode) {
+        Some(opener) => Box::new(opener),
+        None => Box::new(stack.reader_with(mode)),
+    };
+    for slice in slices {
         let slice = slice?;
         slice.check_matches(first)?;
         bytes += slice.layout().pixel_bytes() as u64;

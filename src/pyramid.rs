@@ -377,8 +377,6 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
             opener: stack.opener(&to_read, options.reader),
             order: to_read,
             at: 0,
-            read_ahead: read_ahead_slices(slice_bytes),
-            advised: 0,
             next: None,
             first,
         },
@@ -608,9 +606,6 @@ struct Inputs<'s> {
     /// Indices to read, ascending, and how many of them were opened.
     order: Vec<usize>,
     at: usize,
-    /// Slices asked of the kernel ahead of the one opened, and how many of `order` were.
-    read_ahead: usize,
-    advised: usize,
     next: Option<SliceFile>,
     /// The first slice, probed (no pixel read): what every slice must match.
     first: SliceFile,
@@ -620,7 +615,6 @@ impl Inputs<'_> {
     fn take(&mut self, index: usize) -> Result<SliceFile> {
         if self.opener.is_some() {
             self.at += 1;
-            self.advise();
             // The cascade asks for exactly the indices of `order`, in order.
             let slice = match self.opener.as_mut().and_then(Iterator::next) {
                 Some(slice) => slice?,
@@ -649,18 +643,7 @@ impl Inputs<'_> {
             }
             self.next = Some(slice);
         }
-        self.advise();
         Ok(current)
-    }
-
-    /// Keeps the disk busy a window ahead: the kernel reads the next files, in slice order,
-    /// while the cores reduce these.
-    fn advise(&mut self) {
-        let window = self.order.len().min(self.at + self.read_ahead);
-        while self.advised < window {
-            self.reader.stack().read_ahead(self.order[self.advised]);
-            self.advised += 1;
-        }
     }
 
     fn open(&mut self, index: usize) -> Result<SliceFile> {
@@ -668,12 +651,6 @@ impl Inputs<'_> {
         slice.check_matches(&self.first)?;
         Ok(slice)
     }
-}
-
-/// Slices of `slice_bytes` to keep read ahead: about 64 MiB, enough to cover a disk's
-/// latency and a pair's reduction, little enough not to evict what is still to be read.
-pub(crate) fn read_ahead_slices(slice_bytes: u64) -> usize {
-    ((64 << 20) / slice_bytes.max(1) as usize).clamp(2, 256)
 }
 
 /// A slice the cascade reduces: an input file, an output file of the level above just
