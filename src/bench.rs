@@ -178,7 +178,7 @@ fn evict(files: &[PathBuf]) {
 fn cat(files: &[PathBuf]) -> Result<u64> {
     files.iter().try_fold(0, |total, path| {
         let file = File::open(path).map_err(|e| Error::read(path, e))?;
-        Ok(total + read_through(&file).map_err(|e| Error::read(path, e))?)
+        Ok(total + read_through(&file, 0..u64::MAX).map_err(|e| Error::read(path, e))?)
     })
 }
 
@@ -204,13 +204,9 @@ fn read_and_reduce(
 ) -> Result<u64> {
     let mut bytes = 0;
     let mut pending: Option<SliceFile> = None;
-    // Opened as `build` opens them: ahead, on a thread of their own, when the stack allows.
+    // Opened as `build` opens them: ahead, on a thread of their own.
     let all: Vec<usize> = (0..stack.len()).collect();
-    let slices: Box<dyn Iterator<Item = Result<SliceFile>>> = match stack.opener(&all, mode) {
-        Some(opener) => Box::new(opener),
-        None => Box::new(stack.reader_with(mode)),
-    };
-    for slice in slices {
+    for slice in stack.opener(&all, mode)? {
         let slice = slice?;
         slice.check_matches(first)?;
         bytes += slice.layout().pixel_bytes() as u64;

@@ -25,7 +25,7 @@ use crate::output::{
 };
 use crate::plane::Plane;
 use crate::shard;
-use crate::slice::{Opener, ReadMode, ReadPath, SliceFile, SliceReader, Stack};
+use crate::slice::{Opener, ReadMode, ReadPath, SliceFile, Stack};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -373,11 +373,8 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         sink,
         out_buffers: BufferPool::default(),
         inputs: Inputs {
-            reader: stack.reader_with(options.reader),
-            opener: stack.opener(&to_read, options.reader),
-            order: to_read,
-            at: 0,
-            next: None,
+            stack: &stack,
+            opener: stack.opener(&to_read, options.reader)?,
             first,
         },
         files_written: 0,
@@ -596,58 +593,22 @@ impl Done {
     }
 }
 
-/// The input slices a build reads, opened strictly in slice order, each next one opened (and
-/// its pages asked for) while the current one is reduced.
+/// The input slices a build reads, opened strictly in slice order, ahead, by an [`Opener`].
 struct Inputs<'s> {
-    reader: SliceReader<'s>,
-    /// Opens the files of `order` ahead on a thread of its own; None for the pages of one
-    /// file, opened by `reader` in line.
-    opener: Option<Opener>,
-    /// Indices to read, ascending, and how many of them were opened.
-    order: Vec<usize>,
-    at: usize,
-    next: Option<SliceFile>,
+    stack: &'s Stack,
+    /// Opens the slices the cascade needs, which it asks for exactly in order.
+    opener: Opener,
     /// The first slice, probed (no pixel read): what every slice must match.
     first: SliceFile,
 }
 
 impl Inputs<'_> {
     fn take(&mut self, index: usize) -> Result<SliceFile> {
-        if self.opener.is_some() {
-            self.at += 1;
-            // The cascade asks for exactly the indices of `order`, in order.
-            let slice = match self.opener.as_mut().and_then(Iterator::next) {
-                Some(slice) => slice?,
-                None => {
-                    let name = self.reader.stack().name(index);
-                    return Err(Error::bad_input(Path::new(&name), "internal: not opened"));
-                }
-            };
-            slice.check_matches(&self.first)?;
-            return Ok(slice);
-        }
-        let current = match self.next.take() {
-            Some(slice) => slice,
-            None => {
-                self.at += 1;
-                self.open(index)?
-            }
+        let Some(slice) = self.opener.next() else {
+            let name = self.stack.name(index);
+            return Err(Error::bad_input(Path::new(&name), "internal: not opened"));
         };
-        // The cascade asks for exactly the indices of `order`, in order.
-        if let Some(&following) = self.order.get(self.at) {
-            self.at += 1;
-            let slice = self.open(following)?;
-            if let Stack::Pages { .. } = self.reader.stack() {
-                // Pages share one file, which the window below does not advise.
-                slice.prefetch();
-            }
-            self.next = Some(slice);
-        }
-        Ok(current)
-    }
-
-    fn open(&mut self, index: usize) -> Result<SliceFile> {
-        let slice = self.reader.open(index)?;
+        let slice = slice?;
         slice.check_matches(&self.first)?;
         Ok(slice)
     }

@@ -6,6 +6,8 @@
 
 use std::fs::File;
 use std::io::{Cursor, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -56,8 +58,8 @@ pub enum FileBytes {
 
 impl FileBytes {
     /// The bytes of `path`, mapped or read as `mode` says; buffers come from `pool`. With a
-    /// pool the pixels are about to be read: a mapped file not yet in memory is first read
-    /// through, as `cat` would (see [`read_through`]).
+    /// pool the pixels are about to be read: a mapped file is brought in first
+    /// ([`FileBytes::bring_in`]).
     pub fn open(path: &Path, mode: ReadMode, pool: Option<&BufferPool>) -> Result<FileBytes> {
         let file = File::open(path).map_err(|e| Error::read(path, e))?;
         let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
@@ -69,14 +71,21 @@ impl FileBytes {
             ReadMode::Auto => !on_network_filesystem(&file),
         };
         if map_it {
-            if let Some(map) = map(&file, len) {
-                if pool.is_some() && !resident(&map) {
-                    // Speed only: whatever fails here fails again, reported, when the
-                    // kernels read the map.
-                    let _ = read_through(&file);
-                }
+            // Without a pool only headers are read (a probe, or the IFD chain of a multi-page
+            // file, whose pages are brought in one by one): a fault must then read its page
+            // alone, not the megabytes of read-ahead a front-to-back walk wants. Walking the
+            // IFDs of a cold 1 GiB stack of pages read the whole file that way, in 0.7 s.
+            let advice = match pool {
+                Some(_) => Advice::Sequential,
+                None => Advice::Random,
+            };
+            if let Some(map) = map(&file, len, advice) {
                 let registration = sigbus::register(map.as_ptr(), map.len(), path, false);
-                return Ok(FileBytes::Mapped(registration, map));
+                let bytes = FileBytes::Mapped(registration, map);
+                if pool.is_some() {
+                    bytes.bring_in(&file, 0..len);
+                }
+                return Ok(bytes);
             }
         }
         let mut buffer = Pooled::from(pool);
@@ -87,13 +96,16 @@ impl FileBytes {
         Ok(FileBytes::Read(buffer, len))
     }
 
-    /// Asks the kernel to start reading `len` bytes from `offset` now, so they are in memory
-    /// by the time the kernels reach them: disk reads overlap with reducing the previous pair.
-    pub fn prefetch(&self, offset: usize, len: usize) {
+    /// Makes sure `range` of a mapped file is in the page cache before the kernels fault it
+    /// in: if it does not look resident, it is read through `file` as `cat` would (see
+    /// [`read_through`]). Speed only: whatever fails here fails again, reported, when the
+    /// kernels read the map.
+    pub fn bring_in(&self, file: &File, range: Range<usize>) {
         if let FileBytes::Mapped(_, m) = self {
-            let len = len.min(m.len().saturating_sub(offset));
-            // Advice only: a kernel that ignores it costs speed, never correctness.
-            let _ = m.advise_range(Advice::WillNeed, offset, len);
+            let range = range.start.min(m.len())..range.end.min(m.len());
+            if !resident(&m[range.clone()]) {
+                let _ = read_through(file, range.start as u64..range.end as u64);
+            }
         }
     }
 
@@ -112,7 +124,7 @@ impl std::ops::Deref for FileBytes {
     }
 }
 
-fn map(file: &File, len: usize) -> Option<Mmap> {
+fn map(file: &File, len: usize, advice: Advice) -> Option<Mmap> {
     if len == 0 {
         return None;
     }
@@ -122,8 +134,7 @@ fn map(file: &File, len: usize) -> Option<Mmap> {
     // against it, and the map is registered with the SIGBUS handler (`crate::sigbus`), which
     // turns such a fault into an error naming the file instead of a crash.
     let map = unsafe { MmapOptions::new().len(len).map(file) }.ok()?;
-    // The kernels walk each file front to back, once.
-    let _ = map.advise(Advice::Sequential);
+    let _ = map.advise(advice);
     Some(map)
 }
 
@@ -134,9 +145,10 @@ fn map(file: &File, len: usize) -> Option<Mmap> {
 /// WILLNEED ahead, bring it in at 1.0-1.3 s.
 pub(crate) const READ_CHUNK: usize = 128 << 10;
 
-/// Reads `file` from its start to its end as `cat` does, `READ_CHUNK` bytes a call into a
-/// scratch buffer, leaving its pages in the page cache; the bytes read.
-pub(crate) fn read_through(file: &File) -> std::io::Result<u64> {
+/// Reads `range` of `file` (to its end at most) as `cat` reads files, `READ_CHUNK` bytes a
+/// call from a multiple of it, into a scratch buffer: its pages stay in the page cache. The
+/// bytes read.
+pub(crate) fn read_through(file: &File, range: Range<u64>) -> std::io::Result<u64> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Buffer> = std::cell::RefCell::default();
     }
@@ -145,15 +157,21 @@ pub(crate) fn read_through(file: &File) -> std::io::Result<u64> {
         let scratch = scratch
             .bytes_mut(READ_CHUNK)
             .map_err(std::io::Error::other)?;
+        let mut at = range.start - range.start % READ_CHUNK as u64;
         let mut total = 0;
-        loop {
-            match (&*file).read(scratch) {
-                Ok(0) => return Ok(total),
-                Ok(n) => total += n as u64,
+        while at < range.end {
+            let want = (range.end - at).min(READ_CHUNK as u64) as usize;
+            match file.read_at(&mut scratch[..want], at) {
+                Ok(0) => break,
+                Ok(n) => {
+                    at += n as u64;
+                    total += n as u64;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+        Ok(total)
     })
 }
 
@@ -172,36 +190,36 @@ fn advise_sequential(file: &File) {
     let _ = file;
 }
 
-/// Whether `map`'s file looks wholly in the page cache, so that reading it through first
-/// would only copy it once more (about a quarter of a warm build's time). Asking for every
-/// page walks the page cache page by page (a tenth of a warm build's CPU on 8 MiB slices):
-/// a few pages spread over the file tell as much, since files enter and leave the cache by
-/// whole ranges. A wrong guess costs speed only.
-fn resident(map: &Mmap) -> bool {
+/// Whether `bytes`, a range of a map, look wholly in the page cache, so that reading them
+/// through first would only copy them once more (about a quarter of a warm build's time).
+/// Asking for every page walks the page cache page by page (a tenth of a warm build's CPU
+/// on 8 MiB slices): a few pages spread over the range tell as much, since files enter and
+/// leave the cache by whole ranges. A wrong guess costs speed only.
+fn resident(bytes: &[u8]) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         const PROBES: usize = 16;
+        if bytes.is_empty() {
+            return true;
+        }
         let page = rustix::param::page_size();
-        let pages = map.len().div_ceil(page);
+        let start = bytes.as_ptr() as usize;
+        let first = start - start % page;
+        let pages = (start + bytes.len() - first).div_ceil(page);
         (0..PROBES).all(|i| {
-            let at = i * (pages - 1) / (PROBES - 1) * page;
+            let at = first + i * (pages - 1) / (PROBES - 1) * page;
             let mut state = 0u8;
-            // SAFETY: `at` is a page boundary inside `map`, a live mapping (mmap maps from a
-            // page boundary), and the range is one page, so mincore writes one byte, into
-            // `state`. Nothing is read or written through the map.
-            let done = unsafe {
-                libc::mincore(
-                    map.as_ptr().wrapping_add(at) as *mut libc::c_void,
-                    1,
-                    &mut state,
-                )
-            };
+            // SAFETY: `bytes` lie in a live mapping, which starts on a page boundary (mmap
+            // maps whole pages): `at`, a page boundary between the page holding the first
+            // byte and the one holding the last, is a page of it. mincore writes one byte
+            // for the one page asked, into `state`; nothing is read or written through the map.
+            let done = unsafe { libc::mincore(at as *mut libc::c_void, 1, &mut state) };
             done == 0 && state & 1 == 1
         })
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        let _ = map;
+        let _ = bytes;
         false
     }
 }
@@ -326,13 +344,15 @@ impl SliceFile {
         }
     }
 
-    /// Starts reading this slice's pixels in the background (see [`FileBytes::prefetch`]).
-    pub fn prefetch(&self) {
+    /// Brings this slice's pixels into the page cache (see [`FileBytes::bring_in`]): the
+    /// bytes from its first strip to the end of its last, read through `file`.
+    fn bring_in(&self, file: &File) {
         if let Pixels::File(f) = &self.pixels {
-            let first = self.layout.strip_offsets.iter().min().copied().unwrap_or(0);
-            let last = self.layout.strip_offsets.iter().max().copied().unwrap_or(0);
-            let strip = self.layout.rows_per_strip * self.layout.row_bytes();
-            f.prefetch(first, last - first + strip);
+            let layout = &self.layout;
+            let first = layout.strip_offsets.iter().min().copied().unwrap_or(0);
+            let last = layout.strip_offsets.iter().max().copied().unwrap_or(0);
+            let strip = layout.rows_per_strip.saturating_mul(layout.row_bytes());
+            f.bring_in(file, first..last.saturating_add(strip));
         }
     }
 
@@ -456,33 +476,27 @@ impl Stack {
     }
 
     /// Opens slices `order` (ascending) one after another on a thread of its own, as
-    /// [`Stack::reader_with`] would: see [`Opener`]. None for the pages of one file, whose
-    /// decoder walks one IFD chain, and where the thread cannot be started.
-    pub fn opener(&self, order: &[usize], mode: ReadMode) -> Option<Opener> {
-        let Stack::Files(paths) = self else {
-            return None;
-        };
-        let files: Vec<PathBuf> = order
-            .iter()
-            .filter_map(|&i| paths.get(i).cloned())
-            .collect();
+    /// [`Stack::reader_with`] would: see [`Opener`].
+    pub fn opener(&self, order: &[usize], mode: ReadMode) -> Result<Opener> {
+        let stack = self.clone();
+        let order = order.to_vec();
         // One slice waiting in the channel and one in the thread's hands: both slices of the
         // next pair are ready by the time the current pair is reduced.
         let (opened, slices) = mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("ctpyramid-open".into())
             .spawn(move || {
-                let pool = BufferPool::default();
-                for path in files {
-                    let slice = open_file(&path, mode, Some(&pool));
+                let mut reader = stack.reader_with(mode);
+                for index in order {
+                    let slice = reader.open(index);
                     let failed = slice.is_err();
                     if opened.send(slice).is_err() || failed {
                         break;
                     }
                 }
             })
-            .ok()?;
-        Some(Opener {
+            .map_err(|e| Error::read(Path::new(&self.name(0)), e))?;
+        Ok(Opener {
             slices: Some(slices),
             thread: Some(thread),
         })
@@ -498,12 +512,20 @@ impl Stack {
     }
 }
 
+/// A multi-page file's bytes, its decoder on page `.2`, and the file to read pages through
+/// (None if it would not open a second time).
+type Pages = (
+    Shared,
+    ::tiff::decoder::Decoder<Cursor<Shared>>,
+    usize,
+    Option<File>,
+);
+
 /// Opens the slices of a [`Stack`] in order.
 pub struct SliceReader<'s> {
     stack: &'s Stack,
     next: usize,
-    /// A multi-page file's bytes and its decoder, on page `.2`.
-    pages: Option<(Shared, ::tiff::decoder::Decoder<Cursor<Shared>>, usize)>,
+    pages: Option<Pages>,
     /// Where decoded buffers come from; `None` to only probe headers.
     pool: Option<BufferPool>,
     mode: ReadMode,
@@ -543,9 +565,9 @@ impl<'s> SliceReader<'s> {
         if self.pages.is_none() {
             let bytes = Shared(Arc::new(FileBytes::open(path, ReadMode::Mmap, None)?));
             let dec = tiff_read::open(path, bytes.clone())?;
-            self.pages = Some((bytes, dec, 0));
+            self.pages = Some((bytes, dec, 0, File::open(path).ok()));
         }
-        let Some((bytes, dec, at)) = &mut self.pages else {
+        let Some((bytes, dec, at, file)) = &mut self.pages else {
             return Err(Error::bad_input(path, "no pages"));
         };
         // Walking the IFD chain reads headers only.
@@ -556,15 +578,21 @@ impl<'s> SliceReader<'s> {
             })?;
             *at += 1;
         }
-        let file = bytes.0.clone();
-        from_tiff(path, Some(index), file, dec, self.pool.as_ref()).map_err(|e| e.in_page(index))
+        let slice = from_tiff(path, Some(index), bytes.0.clone(), dec, self.pool.as_ref())
+            .map_err(|e| e.in_page(index))?;
+        if let (Some(file), Some(_)) = (file, &self.pool) {
+            // The whole file is mapped once; its pages are brought in one by one, as read.
+            slice.bring_in(file);
+        }
+        Ok(slice)
     }
 }
 
-/// Input files opened (mapped, or read, or decoded) strictly in slice order on a thread of
-/// their own, two slices ahead of the cascade: reading a file into a buffer or decoding it
-/// then overlaps with reducing the pair before it, instead of waiting for it. Stops at the
-/// first file that fails, whose error comes in its turn.
+/// Input slices opened strictly in slice order on a thread of their own, two slices ahead of
+/// the cascade: bringing a cold file into memory, reading it into a buffer or decoding it
+/// then overlaps with reducing the pair before it, instead of waiting for it, and the disk
+/// sees one reader going through the stack front to back. Stops at the first slice that
+/// fails, whose error comes in its turn.
 pub struct Opener {
     slices: Option<Receiver<Result<SliceFile>>>,
     thread: Option<JoinHandle<()>>,
@@ -680,11 +708,14 @@ mod tests {
         let bytes: Vec<u8> = (0..READ_CHUNK * 3 + 1234).map(|i| i as u8).collect();
         std::fs::write(&path, &bytes).unwrap();
         let file = File::open(&path).unwrap();
-        let map = map(&file, bytes.len()).unwrap();
+        let map = map(&file, bytes.len(), Advice::Sequential).unwrap();
         // Written back, then dropped from the cache (where the filesystem allows: not tmpfs).
         file.sync_all().unwrap();
         let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
-        assert_eq!(read_through(&file).unwrap(), bytes.len() as u64);
+        assert_eq!(
+            read_through(&file, 0..u64::MAX).unwrap(),
+            bytes.len() as u64
+        );
         assert!(resident(&map));
     }
 

@@ -204,7 +204,6 @@ fn read_everything(path: &Path) -> usize {
             let Ok(slice) = slice else { continue };
             read += 1;
             let _ = std::hint::black_box(slice.read_path());
-            slice.prefetch();
             total = total.wrapping_add(match slice.layout().depth {
                 Depth::U8 => sum_rows::<u8>(&slice),
                 Depth::U16 => sum_rows::<u16>(&slice),
