@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's performance table, in one run: `cat` of the stack, `ctpyramid build` with each
-# reader and writer, the numpy + tifffile peer, warm and cold page cache, median of RUNS.
+# reader and writer, the numpy + tifffile peer, warm and cold page cache, median of RUNS,
+# the commands taking turns run by run.
 # Every run builds into an empty output folder, as a first build does: the previous run's
 # outputs are removed and everything is synced before the clock starts, so no run pays for
 # freeing (and, on a disk mounted with discard, trimming) the blocks of the one before.
@@ -24,46 +25,54 @@ for f in sys.argv[1:]:
     fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$dir"/*.tif
 }
 
-# median wall seconds of `runs` runs of "$@"; cold=1 evicts the stack before each run
-median() {
+# One timed run of "$@" into an empty folder; cold=1 evicts the stack first, else warms it.
+timed() {
     local cold=$1; shift
-    local times=()
-    for _ in $(seq "$runs"); do
-        rm -rf "${out:?}"/*
-        if [ "$cold" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
-        sync
-        local t0 t1
-        t0=$(date +%s.%N)
-        "$@" > /dev/null 2>&1
-        t1=$(date +%s.%N)
-        times+=("$(echo "$t1 - $t0" | bc)")
-    done
-    printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+    rm -rf "${out:?}"/*
+    if [ "$cold" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
+    sync
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" > /dev/null 2>&1
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc
 }
 
-row() {
-    local name=$1 cold=$2; shift 2
-    local t
-    t=$(median "$cold" "$@")
-    printf '| %-50s | %6.3f s | %5.2fx |\n' "$name" "$t" "$(echo "$t / ${floor[$cold]}" | bc -l)"
+median() {
+    tr ' ' '\n' | grep . | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 echo "stack: $(ls "$dir"/*.tif | wc -l) files, $(du -sh "$dir" | cut -f1); machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"
-declare -A floor
+names=(
+    "cat DIR/*.tif > /dev/null"
+    "ctpyramid build (--reader mmap, --writer buffered)"
+    "ctpyramid build --writer mapped"
+    "ctpyramid build --reader buffered"
+    "numpy + tifffile (benches/numpy_pyramid.py)"
+)
 for cold in 0 1; do
-    floor[$cold]=$(median "$cold" sh -c "cat '$dir'/*.tif > /dev/null")
-    label=$([ "$cold" = 1 ] && echo cold || echo warm)
+    # Runs interleaved, one of each command in turn, so that the machine's drift over the
+    # minutes of a run spreads over all of them rather than favouring one.
+    declare -a times=("" "" "" "" "")
+    count=$([ "$cold" = 1 ] && echo 4 || echo 5)
+    for _ in $(seq "$runs"); do
+        times[0]+=" $(timed "$cold" sh -c "cat '$dir'/*.tif > /dev/null")"
+        times[1]+=" $(timed "$cold" "$bin" build "$dir" --out "$out/a" --quiet --reader mmap)"
+        times[2]+=" $(timed "$cold" "$bin" build "$dir" --out "$out/b" --quiet --reader mmap --writer mapped)"
+        times[3]+=" $(timed "$cold" "$bin" build "$dir" --out "$out/c" --quiet --reader buffered)"
+        if [ "$count" = 5 ]; then
+            times[4]+=" $(timed "$cold" python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np")"
+        fi
+    done
+    floor=$(echo "${times[0]}" | median)
     echo
-    echo "$label page cache, median of $runs:"
+    echo "$([ "$cold" = 1 ] && echo cold || echo warm) page cache, median of $runs, interleaved:"
     echo '| command | wall | x cat |'
     echo '| --- | --- | --- |'
-    printf '| %-50s | %6.3f s | %5.2fx |\n' "cat DIR/*.tif > /dev/null" "${floor[$cold]}" 1
-    row "ctpyramid build (--reader mmap, --writer buffered)" "$cold" "$bin" build "$dir" --out "$out/a" --quiet --reader mmap
-    row "ctpyramid build --writer mapped" "$cold" "$bin" build "$dir" --out "$out/b" --quiet --reader mmap --writer mapped
-    row "ctpyramid build --reader buffered" "$cold" "$bin" build "$dir" --out "$out/c" --quiet --reader buffered
-    if [ "$cold" = 0 ]; then
-        row "numpy + tifffile (benches/numpy_pyramid.py)" "$cold" python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np"
-    fi
+    for k in $(seq 0 $((count - 1))); do
+        t=$(echo "${times[$k]}" | median)
+        printf '| %-50s | %6.3f s | %5.2fx |\n' "${names[$k]}" "$t" "$(echo "$t / $floor" | bc -l)"
+    done
 done
 # Every run above started from an empty folder: build both pyramids once more to compare them.
 "$bin" build "$dir" --out "$out/a" --quiet

@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use memmap2::{Advice, Mmap, MmapOptions};
+use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 
 use crate::decode::BufferPool;
 use crate::decode::{bmp, raster, tiff as tiff_read, Buffer, Format, Pooled};
@@ -106,6 +106,23 @@ impl FileBytes {
             if !resident(&m[range.clone()]) {
                 let _ = read_through(file, range.start as u64..range.end as u64);
             }
+        }
+    }
+
+    /// Drops the process's mappings of `range` of a mapped file (the pages stay in the page
+    /// cache): the pages of a multi-page file share one map, which would otherwise hold every
+    /// page read so far in the process's memory until the last one is done.
+    fn release(&self, range: Range<usize>) {
+        if let FileBytes::Mapped(_, m) = self {
+            let range = range.start.min(m.len())..range.end.min(m.len());
+            // SAFETY: the map is a read-only shared map of a file, never written through:
+            // once its page tables are dropped, a later read of the range faults the same
+            // bytes back in from the file, so every `&[u8]` into it (the decoder's, another
+            // page's) still reads what it read before. memmap2 widens the range to whole pages
+            // inside the map.
+            let _ = unsafe {
+                m.unchecked_advise_range(UncheckedAdvice::DontNeed, range.start, range.len())
+            };
         }
     }
 
@@ -344,16 +361,21 @@ impl SliceFile {
         }
     }
 
-    /// Brings this slice's pixels into the page cache (see [`FileBytes::bring_in`]): the
-    /// bytes from its first strip to the end of its last, read through `file`.
+    /// Brings this slice's pixels into the page cache (see [`FileBytes::bring_in`]), read
+    /// through `file`.
     fn bring_in(&self, file: &File) {
         if let Pixels::File(f) = &self.pixels {
-            let layout = &self.layout;
-            let first = layout.strip_offsets.iter().min().copied().unwrap_or(0);
-            let last = layout.strip_offsets.iter().max().copied().unwrap_or(0);
-            let strip = layout.rows_per_strip.saturating_mul(layout.row_bytes());
-            f.bring_in(file, first..last.saturating_add(strip));
+            f.bring_in(file, self.strips());
         }
+    }
+
+    /// The bytes of the file from this slice's first strip to the end of its last.
+    fn strips(&self) -> Range<usize> {
+        let layout = &self.layout;
+        let first = layout.strip_offsets.iter().min().copied().unwrap_or(0);
+        let last = layout.strip_offsets.iter().max().copied().unwrap_or(0);
+        let strip = layout.rows_per_strip.saturating_mul(layout.row_bytes());
+        first..last.saturating_add(strip)
     }
 
     /// The pixels as `T`; the caller matched `T` to `layout().depth`.
@@ -384,6 +406,15 @@ impl SliceFile {
         match self.page {
             Some(p) => format!("{}, page {p}", self.path.display()),
             None => self.path.display().to_string(),
+        }
+    }
+}
+
+impl Drop for SliceFile {
+    /// A page of a multi-page file hands its part of the shared map back as it goes.
+    fn drop(&mut self) {
+        if let (Some(_), Pixels::File(f)) = (self.page, &self.pixels) {
+            f.release(self.strips());
         }
     }
 }
