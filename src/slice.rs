@@ -762,4 +762,66 @@ mod tests {
         assert!(!read.is_mapped());
         assert_eq!(&read[..], &bytes[..]);
     }
+
+    /// Resident bytes (`Rss`) of the mapping of this process that starts at `start`.
+    #[cfg(target_os = "linux")]
+    fn rss_of_map_at(start: usize) -> usize {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut lines = smaps.lines();
+        while let Some(line) = lines.next() {
+            let range = line.split_whitespace().next().unwrap_or("");
+            let Some((from, _)) = range.split_once('-') else {
+                continue;
+            };
+            if usize::from_str_radix(from, 16) != Ok(start) {
+                continue;
+            }
+            for line in lines.by_ref() {
+                if let Some(kb) = line.strip_prefix("Rss:") {
+                    let kb = kb.trim().trim_end_matches(" kB").trim();
+                    return kb.parse::<usize>().unwrap() << 10;
+                }
+            }
+        }
+        panic!("no mapping at {start:#x}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_pages_of_a_multi_page_file_leave_memory_as_they_are_done() {
+        use ::tiff::encoder::{colortype::Gray16, TiffEncoder};
+        const PAGES: usize = 8;
+        const SIDE: u32 = 512;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stack.tif");
+        let mut file = File::create(&path).unwrap();
+        let mut tiff = TiffEncoder::new(&mut file).unwrap();
+        let pixels: Vec<u16> = (0..SIDE * SIDE).map(|i| i as u16).collect();
+        for _ in 0..PAGES {
+            tiff.write_image::<Gray16>(SIDE, SIDE, &pixels).unwrap();
+        }
+        drop(file);
+        let stack = Stack::new(vec![path]).unwrap();
+        assert_eq!(stack.len(), PAGES);
+        let mut reader = stack.reader_with(ReadMode::Mmap);
+        let mut start = None;
+        let mut sum = 0u64;
+        for _ in 0..PAGES {
+            let slice = reader.next().unwrap().unwrap();
+            start.get_or_insert(slice.pixels().0.as_ptr() as usize);
+            let plane = slice.plane::<u16>();
+            let mut scratch = Vec::new();
+            for y in 0..plane.height() {
+                sum += plane
+                    .row(y, &mut scratch)
+                    .iter()
+                    .map(|&v| u64::from(v))
+                    .sum::<u64>();
+            }
+        }
+        assert!(sum > 0);
+        // Every page was read through the map (4 MiB in all); dropped, only headers are left.
+        let rss = rss_of_map_at(start.unwrap());
+        assert!(rss < 256 << 10, "{rss} bytes of the map still resident");
+    }
 }
