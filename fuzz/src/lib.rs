@@ -70,7 +70,6 @@ pub fn read_stack(path: &Path) -> u64 {
     for slice in stack.reader().take(MAX_SLICES) {
         let Ok(slice) = slice else { continue };
         let _ = black_box(slice.read_path());
-        slice.prefetch();
         total = total.wrapping_add(match slice.layout().depth {
             Depth::U8 => sum_rows::<u8>(&slice),
             Depth::U16 => sum_rows::<u16>(&slice),
