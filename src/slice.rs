@@ -208,7 +208,7 @@ fn advise_sequential(file: &File) {
 }
 
 /// Whether `bytes`, a range of a map, look wholly in the page cache, so that reading them
-/// through first would only copy them once more (about a quarter of a warm build's time).
+/// through first would only copy them once more (+22% on a warm build).
 /// Asking for every page walks the page cache page by page (a tenth of a warm build's CPU
 /// on 8 MiB slices; each page asked costs ~7 us here): the first, the last and two between
 /// tell as much, since files enter and leave the cache by whole ranges. A wrong guess costs
