@@ -193,7 +193,7 @@ impl Computed {
         let bytes = buffer
             .bytes_mut(width * height * depth.bytes())
             .map_err(|reason| Error::write(path, io::Error::other(reason)))?;
-        // Buffers are `u16`-aligned and sized just above: the cast never fails.
+        // Buffers start on a page boundary and are sized just above: the cast never fails.
         fill(bytemuck::cast_slice_mut(bytes));
         let layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
         Ok(Computed {

@@ -50,8 +50,8 @@ impl ReadMode {
 /// the OS will not map it: an empty file, a filesystem without mmap).
 pub enum FileBytes {
     /// The registration comes first so it is dropped, and the range forgotten by the SIGBUS
-    /// handler, before the map is unmapped.
-    Mapped(Registration, Mmap),
+    /// handler, before the map is unmapped. The file is kept to read ranges of it through.
+    Mapped(Registration, Mmap, File),
     /// The first `.1` bytes of the buffer.
     Read(Pooled, usize),
 }
@@ -81,9 +81,9 @@ impl FileBytes {
             };
             if let Some(map) = map(&file, len, advice) {
                 let registration = sigbus::register(map.as_ptr(), map.len(), path, false);
-                let bytes = FileBytes::Mapped(registration, map);
+                let bytes = FileBytes::Mapped(registration, map, file);
                 if pool.is_some() {
-                    bytes.bring_in(&file, 0..len);
+                    bytes.bring_in(0..len);
                 }
                 return Ok(bytes);
             }
@@ -97,11 +97,11 @@ impl FileBytes {
     }
 
     /// Makes sure `range` of a mapped file is in the page cache before the kernels fault it
-    /// in: if it does not look resident, it is read through `file` as `cat` would (see
+    /// in: if it does not look resident, it is read through as `cat` would (see
     /// [`read_through`]). Speed only: whatever fails here fails again, reported, when the
     /// kernels read the map.
-    pub fn bring_in(&self, file: &File, range: Range<usize>) {
-        if let FileBytes::Mapped(_, m) = self {
+    pub fn bring_in(&self, range: Range<usize>) {
+        if let FileBytes::Mapped(_, m, file) = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
             if !resident(&m[range.clone()]) {
                 let _ = read_through(file, range.start as u64..range.end as u64);
@@ -113,7 +113,7 @@ impl FileBytes {
     /// cache): the pages of a multi-page file share one map, which would otherwise hold every
     /// page read so far in the process's memory until the last one is done.
     fn release(&self, range: Range<usize>) {
-        if let FileBytes::Mapped(_, m) = self {
+        if let FileBytes::Mapped(_, m, _) = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
             // SAFETY: the map is a read-only shared map of a file, never written through:
             // once its page tables are dropped, a later read of the range faults the same
@@ -135,7 +135,7 @@ impl std::ops::Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match self {
-            FileBytes::Mapped(_, m) => m,
+            FileBytes::Mapped(_, m, _) => m,
             FileBytes::Read(b, len) => &b.bytes()[..*len],
         }
     }
@@ -362,11 +362,10 @@ impl SliceFile {
         }
     }
 
-    /// Brings this slice's pixels into the page cache (see [`FileBytes::bring_in`]), read
-    /// through `file`.
-    fn bring_in(&self, file: &File) {
+    /// Brings this slice's pixels into the page cache (see [`FileBytes::bring_in`]).
+    fn bring_in(&self) {
         if let Pixels::File(f) = &self.pixels {
-            f.bring_in(file, self.strips());
+            f.bring_in(self.strips());
         }
     }
 
@@ -544,20 +543,12 @@ impl Stack {
     }
 }
 
-/// A multi-page file's bytes, its decoder on page `.2`, and the file to read pages through
-/// (None if it would not open a second time).
-type Pages = (
-    Shared,
-    ::tiff::decoder::Decoder<Cursor<Shared>>,
-    usize,
-    Option<File>,
-);
-
 /// Opens the slices of a [`Stack`] in order.
 pub struct SliceReader<'s> {
     stack: &'s Stack,
     next: usize,
-    pages: Option<Pages>,
+    /// A multi-page file's bytes and its decoder, on page `.2`.
+    pages: Option<(Shared, ::tiff::decoder::Decoder<Cursor<Shared>>, usize)>,
     /// Where decoded buffers come from; `None` to only probe headers.
     pool: Option<BufferPool>,
     mode: ReadMode,
@@ -597,9 +588,9 @@ impl<'s> SliceReader<'s> {
         if self.pages.is_none() {
             let bytes = Shared(Arc::new(FileBytes::open(path, ReadMode::Mmap, None)?));
             let dec = tiff_read::open(path, bytes.clone())?;
-            self.pages = Some((bytes, dec, 0, File::open(path).ok()));
+            self.pages = Some((bytes, dec, 0));
         }
-        let Some((bytes, dec, at, file)) = &mut self.pages else {
+        let Some((bytes, dec, at)) = &mut self.pages else {
             return Err(Error::bad_input(path, "no pages"));
         };
         // Walking the IFD chain reads headers only.
@@ -612,9 +603,9 @@ impl<'s> SliceReader<'s> {
         }
         let slice = from_tiff(path, Some(index), bytes.0.clone(), dec, self.pool.as_ref())
             .map_err(|e| e.in_page(index))?;
-        if let (Some(file), Some(_)) = (file, &self.pool) {
+        if self.pool.is_some() {
             // The whole file is mapped once; its pages are brought in one by one, as read.
-            slice.bring_in(file);
+            slice.bring_in();
         }
         Ok(slice)
     }
