@@ -109,6 +109,7 @@ def main():
     m.add_argument("dir")
     m.add_argument("--slices", type=int, default=128)
     m.add_argument("--size", type=int, default=2048)
+    m.add_argument("--bits", type=int, choices=(8, 16), default=16)
     b = sub.add_parser("build")
     b.add_argument("dir")
     b.add_argument("out")
@@ -122,9 +123,11 @@ def main():
         os.makedirs(args.dir, exist_ok=True)
         rng = np.random.default_rng(42)
         for z in range(args.slices):
-            tifffile.imwrite(os.path.join(args.dir, f"s_rec{z:08d}.tif"),
-                             phantom(z, args.slices, args.size, rng))
-        print(f"wrote {args.slices} slices of {args.size}x{args.size} u16 to {args.dir}")
+            image = phantom(z, args.slices, args.size, rng)
+            if args.bits == 8:
+                image = (image >> 8).astype(np.uint8)
+            tifffile.imwrite(os.path.join(args.dir, f"s_rec{z:08d}.tif"), image)
+        print(f"wrote {args.slices} slices of {args.size}x{args.size} u{args.bits} to {args.dir}")
     elif args.cmd == "build":
         t = time.perf_counter()
         levels, files = build(args.dir, args.out, args.min_size)
