@@ -5,11 +5,18 @@
 # Every run builds into an empty output folder, as a first build does: the previous run's
 # outputs are removed and everything is synced before the clock starts, so no run pays for
 # freeing (and, on a disk mounted with discard, trimming) the blocks of the one before.
+# The filesystem of the outputs matters: on ext4 without a journal, each file created
+# searches past the inodes deleted in the last minute, and these runs delete hundreds. On
+# this project's VM (whose root filesystem is such) the warm build measured 1.43-1.68x of
+# `cat` with outputs there, 1.19-1.23x on a journaled ext4 on the same disk. Keeping every
+# run's outputs instead (no deletions) measured 2.11x: new page-cache pages are then memory
+# the VM's host has to back on first touch, where deleted files' pages are reused at once.
 #
 #   benches/compare.sh DIR [RUNS]      (DIR: e.g. made by `benches/numpy_pyramid.py make DIR`)
 #
 # Needs python3 with numpy and tifffile (for the peer and for evicting the page cache with
-# posix_fadvise, which needs no root). Builds into a temporary folder, never into DIR.
+# posix_fadvise, which needs no root). Builds into a temporary folder under $TMPDIR (/tmp by
+# default: set it to measure outputs on another filesystem), never into DIR.
 set -euo pipefail
 dir=$1
 runs=${2:-5}
