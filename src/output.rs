@@ -245,7 +245,7 @@ pub type Job = Box<dyn FnOnce() -> Result<()> + Send>;
 /// Output files written on a thread of their own, one after another in the order they were
 /// computed: the cores compute the next slice while the file system takes this one (creating
 /// the file, reserving its space, copying its pages, renaming it), where writing it in line
-/// would leave a core idle. A few jobs wait at most, so memory stays bounded. The first job
+/// would leave a core idle. At most `depth` jobs wait, so memory stays bounded. The first job
 /// that fails stops the thread; its error is returned by the next call.
 pub struct Writer<T: Send + 'static> {
     jobs: Option<SyncSender<(Option<T>, Job)>>,

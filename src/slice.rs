@@ -540,10 +540,7 @@ fn count_pages(path: &Path, bytes: &FileBytes) -> Result<usize> {
     let mut dec = tiff_read::open(path, &bytes[..])?;
     let mut pages = 1;
     while dec.more_images() {
-        dec.next_image().map_err(|e| {
-            let reason = tiff_read::header_error(e);
-            Error::bad_input(path, format!("page {pages}: {reason}"))
-        })?;
+        tiff_read::next_page(path, &mut dec, pages)?;
         pages += 1;
         // The decoder keeps what it parsed: the pages faulted in to read the IFD can go (see
         // [`FileBytes::release`]).
@@ -604,10 +601,7 @@ impl<'s> SliceReader<'s> {
         };
         // Walking the IFD chain reads headers only.
         while *at < index {
-            dec.next_image().map_err(|e| {
-                let reason = tiff_read::header_error(e);
-                Error::bad_input(path, format!("page {}: {reason}", *at + 1))
-            })?;
+            tiff_read::next_page(path, dec, *at + 1)?;
             *at += 1;
         }
         let slice = from_tiff(path, Some(index), bytes.0.clone(), dec, self.pool.as_ref())

@@ -233,6 +233,13 @@ pub fn decode<R: Read + Seek>(
     ))
 }
 
+/// Moves `dec` to page `page` of a multi-page file (the one after its current page), reading
+/// the page's IFD only; an error names the page.
+pub fn next_page<R: Read + Seek>(path: &Path, dec: &mut Decoder<R>, page: usize) -> Result<()> {
+    dec.next_image()
+        .map_err(|e| Error::bad_input(path, format!("page {page}: {}", header_error(e))))
+}
+
 pub fn header_error(e: TiffError) -> String {
     match e {
         TiffError::LimitsExceeded => {
