@@ -23,6 +23,7 @@ pub mod layout;
 pub mod manifest;
 pub mod output;
 pub mod plane;
+pub mod progress;
 pub mod pyramid;
 pub mod shard;
 pub mod sigbus;

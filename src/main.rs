@@ -419,9 +419,7 @@ fn run_build(
     };
     let text = !args.quiet && progress != Progress::Json;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-    let start = Instant::now();
-    let (mut done, mut total, mut bytes_done, mut bytes_total) = (0usize, 0usize, 0u64, 0u64);
-    let mut on_event = |event: Event| match event {
+    let show = |event: Event| match event {
         Event::Planned {
             plan,
             out_root,
@@ -432,7 +430,6 @@ fn run_build(
             stale,
             shard,
         } => {
-            (total, bytes_total) = (to_read, bytes_to_read);
             if text {
                 if let Some(note) = selection {
                     eprintln!("{note}");
@@ -467,26 +464,6 @@ fn run_build(
                     );
                 }
             }
-            if progress == Progress::Json {
-                json_line(serde_json::json!({
-                    "event": "plan",
-                    "slices": plan.slices,
-                    "width": plan.width,
-                    "height": plan.height,
-                    "bits": plan.depth.bits(),
-                    "levels": plan.levels.iter().map(|l| serde_json::json!({
-                        "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
-                    })).collect::<Vec<_>>(),
-                    "out": out_root.display().to_string(),
-                    "selection": selection,
-                    "kept": kept,
-                    "stale": stale,
-                    "shard": shard.as_ref().map(|r| [r.start, r.end]),
-                    "voxel_um": plan.voxel_um,
-                    "total": to_read,
-                    "total_bytes": bytes_to_read,
-                }));
-            }
             if progress == Progress::Bar {
                 bar.set_length(bytes_to_read);
                 bar.set_style(
@@ -498,51 +475,23 @@ fn run_build(
                 bar.set_draw_target(ProgressDrawTarget::stderr());
             }
         }
-        Event::SliceRead { bytes, .. } => {
-            done += 1;
-            bytes_done += bytes;
-            bar.inc(bytes);
-        }
-        Event::SliceWritten { level, index, .. } => {
-            if progress == Progress::Json {
-                let elapsed = start.elapsed().as_secs_f64();
-                let eta = if bytes_done > 0 {
-                    elapsed * (bytes_total.saturating_sub(bytes_done)) as f64 / bytes_done as f64
-                } else {
-                    0.0
-                };
-                json_line(serde_json::json!({
-                    "event": "progress",
-                    "level": level,
-                    "slice": index,
-                    "done": done,
-                    "total": total,
-                    "bytes": bytes_done,
-                    "total_bytes": bytes_total,
-                    "elapsed": (elapsed * 1000.0).round() / 1000.0,
-                    "eta": (eta * 1000.0).round() / 1000.0,
-                }));
+        Event::SliceRead { bytes, .. } => bar.inc(bytes),
+        Event::SliceWritten { .. } => {}
+    };
+    let mut json = ctpyramid::progress::JsonEvents::new();
+    let mut on_event = |event: Event| {
+        if progress == Progress::Json {
+            if let Some(line) = json.event(&event) {
+                json_line(line);
             }
         }
+        show(event);
     };
     let summary = build(&options, &mut on_event);
     bar.finish_and_clear();
     let summary = summary?;
     if progress == Progress::Json {
-        json_line(serde_json::json!({
-            "event": "done",
-            "slices": summary.plan.slices,
-            "levels": summary.plan.levels.len(),
-            "slices_read": summary.slices_read,
-            "bytes": summary.bytes_read,
-            "files_written": summary.files_written,
-            "files_kept": summary.files_kept,
-            "zero_copy_slices": summary.zero_copy_slices,
-            "decoded_slices": summary.decoded_slices,
-            "elapsed": summary.elapsed.as_secs_f64(),
-            "out": summary.out_root.display().to_string(),
-            "manifest": summary.manifest.as_ref().map(|p| p.display().to_string()),
-        }));
+        json_line(ctpyramid::progress::summary(&summary));
     } else if !args.quiet {
         print_summary(&summary);
     }
@@ -628,12 +577,8 @@ fn run_plan(
     build_args: &[String],
     slurm: bool,
 ) -> ctpyramid::Result<()> {
-    let report = ctpyramid::inspect::inspect(&dir, &select.selection(), min_size)?;
-    let Some(plan) = report.plan else {
-        return Err(ctpyramid::Error::NoSlices { dir });
-    };
+    let (plan, ranges) = ctpyramid::shard::plan(&dir, &select.selection(), min_size, shards)?;
     let unit = ctpyramid::shard::unit(&plan);
-    let ranges = ctpyramid::shard::split(&plan, shards);
     let list: Vec<String> = ranges
         .iter()
         .map(|r| format!("{}..{}", r.start, r.end))

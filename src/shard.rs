@@ -7,7 +7,10 @@
 //! shards, and every output on exactly one.
 
 use std::ops::Range;
+use std::path::Path;
 
+use crate::discover::Selection;
+use crate::error::{Error, Result};
 use crate::pyramid::Plan;
 
 /// The alignment of shard boundaries: `2^levels`.
@@ -55,6 +58,24 @@ pub fn check(plan: &Plan, a: usize, b: Option<usize>) -> Result<Range<usize>, St
 pub fn level_range(r: &Range<usize>, level: usize, level_slices: usize) -> Range<usize> {
     let step = 1usize << level.min(usize::BITS as usize - 1);
     (r.start / step)..r.end.div_ceil(step).min(level_slices)
+}
+
+/// The plan of the stack `input` (see [`crate::inspect::inspect`]) and its [`split`] into
+/// `shards`: what `ctpyramid plan` prints.
+pub fn plan(
+    input: &Path,
+    selection: &Selection,
+    min_size: usize,
+    shards: usize,
+) -> Result<(Plan, Vec<Range<usize>>)> {
+    let report = crate::inspect::inspect(input, selection, min_size)?;
+    let Some(plan) = report.plan else {
+        return Err(Error::NoSlices {
+            dir: input.to_path_buf(),
+        });
+    };
+    let ranges = split(&plan, shards);
+    Ok((plan, ranges))
 }
 
 /// `shards` aligned input ranges covering the stack, as even as alignment allows (fewer if

@@ -1,0 +1,129 @@
+//! A build's events and summary as JSON objects: the lines of the CLI's `--progress json`,
+//! and the dicts the Python module hands its callers. One place, so the two cannot drift.
+
+use std::ops::Range;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::pyramid::{Event, Summary};
+
+/// Turns a build's [`Event`]s into JSON objects, counting what was read on the way: `done`,
+/// `bytes` and `elapsed` of `progress` objects never decrease.
+#[derive(Debug)]
+pub struct JsonEvents {
+    start: Instant,
+    done: usize,
+    total: usize,
+    bytes_done: u64,
+    bytes_total: u64,
+}
+
+impl Default for JsonEvents {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JsonEvents {
+    /// The clock of `elapsed` and `eta` starts now.
+    pub fn new() -> Self {
+        JsonEvents {
+            start: Instant::now(),
+            done: 0,
+            total: 0,
+            bytes_done: 0,
+            bytes_total: 0,
+        }
+    }
+
+    /// The object of an event: `plan` for [`Event::Planned`], `progress` for each output file
+    /// written; None for a slice read (counted, reported with the next file written).
+    pub fn event(&mut self, event: &Event) -> Option<Value> {
+        match event {
+            Event::Planned {
+                plan,
+                out_root,
+                selection,
+                kept,
+                to_read,
+                bytes_to_read,
+                stale,
+                shard,
+            } => {
+                (self.total, self.bytes_total) = (*to_read, *bytes_to_read);
+                Some(json!({
+                    "event": "plan",
+                    "slices": plan.slices,
+                    "width": plan.width,
+                    "height": plan.height,
+                    "bits": plan.depth.bits(),
+                    "levels": plan.levels.iter().map(|l| json!({
+                        "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
+                    })).collect::<Vec<_>>(),
+                    "out": out_root.display().to_string(),
+                    "selection": selection,
+                    "kept": kept,
+                    "stale": stale,
+                    "shard": shard.as_ref().map(|r| [r.start, r.end]),
+                    "voxel_um": plan.voxel_um,
+                    "total": to_read,
+                    "total_bytes": bytes_to_read,
+                }))
+            }
+            Event::SliceRead { bytes, .. } => {
+                self.done += 1;
+                self.bytes_done += bytes;
+                None
+            }
+            Event::SliceWritten { level, index, .. } => {
+                let elapsed = self.start.elapsed().as_secs_f64();
+                let eta = if self.bytes_done > 0 {
+                    elapsed * (self.bytes_total.saturating_sub(self.bytes_done)) as f64
+                        / self.bytes_done as f64
+                } else {
+                    0.0
+                };
+                Some(json!({
+                    "event": "progress",
+                    "level": level,
+                    "slice": index,
+                    "done": self.done,
+                    "total": self.total,
+                    "bytes": self.bytes_done,
+                    "total_bytes": self.bytes_total,
+                    "elapsed": (elapsed * 1000.0).round() / 1000.0,
+                    "eta": (eta * 1000.0).round() / 1000.0,
+                }))
+            }
+        }
+    }
+}
+
+/// The `done` object: what a build did.
+pub fn summary(summary: &Summary) -> Value {
+    json!({
+        "event": "done",
+        "slices": summary.plan.slices,
+        "levels": summary.plan.levels.len(),
+        "slices_read": summary.slices_read,
+        "bytes": summary.bytes_read,
+        "files_written": summary.files_written,
+        "files_kept": summary.files_kept,
+        "zero_copy_slices": summary.zero_copy_slices,
+        "decoded_slices": summary.decoded_slices,
+        "elapsed": summary.elapsed.as_secs_f64(),
+        "out": summary.out_root.display().to_string(),
+        "manifest": summary.manifest.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+/// The shards of [`crate::shard::split`], as `{"shard": i, "start": a, "end": b}` objects:
+/// shard `i` builds with `slices = a..b`.
+pub fn shards(ranges: &[Range<usize>]) -> Value {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json!({ "shard": i, "start": r.start, "end": r.end }))
+        .collect()
+}
