@@ -1,0 +1,124 @@
+"""Level-of-detail pyramids of CT slice stacks: the ctpyramid library from Python.
+
+``build(dir)`` writes ``<dir>/.thumbnail/<level>/<k:06>.tif`` exactly as ``ctpyramid build
+dir`` does, byte for byte (the two resume each other's work); ``inspect(dir)`` describes a
+stack as ``ctpyramid inspect --json`` does; ``plan(dir, shards)`` splits a build into aligned
+shards as ``ctpyramid plan`` does.
+
+Every keyword argument is the CLI option of the same name (``min_size`` is ``--min-size``):
+see ``ctpyramid build --help``. Errors raise ``OSError`` (``errno`` and ``filename`` set) for
+the file system, ``SliceError`` (a ``ValueError`` with ``filename``) for a damaged, missing or
+mismatched slice, ``ValueError`` for bad options; messages name the file. The GIL is released
+while a build runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output complete or
+absent.
+
+CTHarvester's module is ``ct_thumbnail``, installed with this package.
+"""
+
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+from ctpyramid import _native
+from ctpyramid._native import Cancelled, SliceError
+
+__all__ = ["build", "inspect", "plan", "Cancelled", "SliceError", "__version__"]
+__version__: str = _native.__version__
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def build(
+    dir: PathLike,
+    out: Optional[PathLike] = None,
+    *,
+    min_size: int = 500,
+    layout: str = "slices",
+    voxel_size: Optional[float] = None,
+    force: bool = False,
+    threads: Optional[int] = None,
+    slices: Union[None, str, Tuple[int, Optional[int]]] = None,
+    sync: bool = False,
+    reader: Optional[str] = None,
+    writer: Optional[str] = None,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+) -> Dict[str, Any]:
+    """Build the pyramid of the slices in ``dir`` (a folder, or a multi-page TIFF).
+
+    Levels go to ``out`` (default ``<dir>/.thumbnail``) as ``<out>/<level>/<k:06>.tif``, or
+    one multi-page TIFF a level with ``layout="stack"``. Outputs an earlier build completed
+    are kept (``force=True`` rebuilds them).
+
+    Options, as the CLI's: ``min_size`` (keep halving while a level is wider or taller),
+    ``layout`` ("slices" or "stack"), ``voxel_size`` (micrometres, recorded in the outputs),
+    ``threads`` (worker threads, default one per core), ``slices`` (one shard: ``(a, b)`` or
+    ``"a..b"``, see ``plan``), ``sync`` (flush each file before naming it), ``reader``
+    ("auto", "mmap", "buffered") and ``writer`` ("buffered", "mapped"); the selection
+    ``prefix``, ``ext``, ``first``, ``last``, ``index_length`` (all five or none: files
+    ``<prefix><index>.<ext>``), ``skip_missing`` and ``all_images``.
+
+    ``progress(event)`` is called on the calling thread with each object ``ctpyramid build
+    --progress json`` prints, as a dict: ``{"event": "plan", ...}``, one ``{"event":
+    "progress", ...}`` per output file, and ``{"event": "done", ...}``. Returning exactly
+    False cancels: the build stops within a second, every output complete or absent, and
+    ``Cancelled`` is raised. An exception it raises stops the build the same way and
+    propagates.
+
+    Returns the summary: the ``done`` object (slices, levels, files written and kept,
+    bytes read, elapsed seconds, out, manifest).
+    """
+    options = dict(locals())
+    del options["dir"], options["progress"]
+    return _native.build(dir, options, progress)
+
+
+def inspect(
+    dir: PathLike,
+    *,
+    min_size: int = 500,
+    out: Optional[PathLike] = None,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+) -> Dict[str, Any]:
+    """Describe the stack in ``dir`` without writing anything: what ``ctpyramid inspect
+    --json`` prints (slices, kinds, levels, the pyramid's state, every problem, every file).
+
+    ``build`` would refuse the stack if ``problems`` is not empty.
+    """
+    options = dict(locals())
+    del options["dir"]
+    return _native.inspect(dir, options)
+
+
+def plan(
+    dir: PathLike,
+    shards: int,
+    *,
+    min_size: int = 500,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+) -> List[Dict[str, int]]:
+    """Split a build of ``dir`` into at most ``shards`` aligned shards, as ``ctpyramid plan``
+    does: a list of ``{"shard": i, "start": a, "end": b}``. Shard i is
+    ``build(dir, slices=(a, b), ...)`` with the same selection and ``min_size``; together
+    they write exactly one full build's outputs, on any number of machines.
+    """
+    options = dict(locals())
+    del options["dir"], options["shards"]
+    return _native.plan(dir, shards, options)

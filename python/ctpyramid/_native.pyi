@@ -1,0 +1,40 @@
+# The extension module; use the functions of `ctpyramid` and `ct_thumbnail`.
+import os
+from typing import Any, Callable, Dict, List, Optional, Union
+
+__version__: str
+
+class Cancelled(Exception):
+    """The progress callback returned False: every output complete or absent."""
+
+class SliceError(ValueError):
+    """A damaged, missing or mismatched slice; ``filename`` names it."""
+    filename: str
+
+def build(
+    input: Union[str, os.PathLike[str]],
+    options: Dict[str, Any],
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+) -> Dict[str, Any]: ...
+def inspect(input: Union[str, os.PathLike[str]], options: Dict[str, Any]) -> Dict[str, Any]: ...
+def plan(
+    input: Union[str, os.PathLike[str]], shards: int, options: Dict[str, Any]
+) -> List[Dict[str, int]]: ...
+def build_thumbnails(
+    input_dir: Union[str, os.PathLike[str]],
+    py_progress_cb: Optional[Callable[[float], object]] = None,
+    prefix: Optional[str] = None,
+    file_type: Optional[str] = None,
+    seq_begin: Optional[int] = None,
+    seq_end: Optional[int] = None,
+    index_length: Optional[int] = None,
+) -> None: ...
+def build_thumbnails_optimized(
+    input_dir: Union[str, os.PathLike[str]],
+    py_progress_cb: Optional[Callable[[float], object]] = None,
+    prefix: Optional[str] = None,
+    file_type: Optional[str] = None,
+    seq_begin: Optional[int] = None,
+    seq_end: Optional[int] = None,
+    index_length: Optional[int] = None,
+) -> None: ...

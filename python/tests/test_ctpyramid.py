@@ -1,0 +1,187 @@
+"""ctpyramid: build, inspect and plan, against the CLI and numpy."""
+import errno
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+import tifffile
+
+import ctpyramid
+from conftest import (assert_complete_or_absent, assert_pyramid, copy_stack, json_lines,
+                      phantom, reference, tree_bytes, write_stack)
+
+# What differs between two runs of the same build: the clock, where it wrote, and how many
+# slices were read when a file was written (the writer thread's timing).
+VOLATILE = {"elapsed", "eta", "out", "manifest"}
+
+
+def stable(event):
+    volatile = VOLATILE | ({"done", "bytes"} if event["event"] == "progress" else set())
+    return {k: v for k, v in event.items() if k not in volatile}
+
+
+def test_event_stream_is_the_clis(tmp_path, cli):
+    volume = phantom(9, 1100, 1030, np.uint16, seed=10)
+    write_stack(tmp_path / "a", volume)
+    copy_stack(tmp_path / "a", tmp_path / "b")
+    events = []
+    summary = ctpyramid.build(tmp_path / "a", progress=events.append)
+    lines = json_lines(cli("build", tmp_path / "b", "--progress", "json").stdout)
+    assert [stable(e) for e in events] == [stable(e) for e in lines]
+    # Same keys, same types, the same order of outputs.
+    assert [list(e) for e in events] == [list(e) for e in lines]
+    assert events[0]["event"] == "plan" and events[-1]["event"] == "done"
+    assert events[0]["out"] == str(tmp_path / "a" / ".thumbnail")
+    assert summary == events[-1]
+    assert summary["files_written"] == 5 + 3  # 515x550 x5, 257x275 x3
+    assert [(e["level"], e["slice"]) for e in events if e["event"] == "progress"][:3] == [
+        (1, 0), (1, 1), (2, 0)]
+    progress = [e for e in events if e["event"] == "progress"]
+    for key in ("done", "bytes", "elapsed"):
+        assert [e[key] for e in progress] == sorted(e[key] for e in progress)
+    assert_pyramid(tmp_path / "a" / ".thumbnail", reference(volume))
+    assert tree_bytes(tmp_path / "a" / ".thumbnail") == tree_bytes(tmp_path / "b" / ".thumbnail")
+    # pyramid.json too: the CLI and the module resume each other.
+    recorded = json.loads((tmp_path / "a" / ".thumbnail" / "pyramid.json").read_text())
+    assert recorded["levels"] == json.loads(
+        (tmp_path / "b" / ".thumbnail" / "pyramid.json").read_text())["levels"]
+
+
+def test_options_are_the_clis(tmp_path, cli):
+    volume = phantom(5, 540, 1040, np.uint8, seed=11)
+    write_stack(tmp_path / "a", volume)
+    copy_stack(tmp_path / "a", tmp_path / "b")
+    out = tmp_path / "out"
+    summary = ctpyramid.build(tmp_path / "a", out, min_size=200, layout="stack", voxel_size=4.5,
+                              threads=1, sync=True, reader="buffered")
+    assert summary["out"] == str(out) and summary["levels"] == 3
+    cli("build", tmp_path / "b", "--out", tmp_path / "cli", "--min-size", 200, "--layout",
+        "stack", "--voxel-size", 4.5, "--quiet")
+    assert tree_bytes(out) == tree_bytes(tmp_path / "cli")
+    for level, want in enumerate(reference(volume, min_size=200), start=1):
+        got = tifffile.imread(out / f"level{level}.tif")
+        np.testing.assert_array_equal(got.reshape(want.shape), want)
+    again = ctpyramid.build(tmp_path / "a", out, min_size=200, layout="stack", voxel_size=4.5)
+    assert again["files_written"] == 0 and again["files_kept"] == 3
+    forced = ctpyramid.build(tmp_path / "a", out, min_size=200, layout="stack", voxel_size=4.5,
+                             force=True)
+    assert forced["files_written"] == 3
+
+
+def test_bad_options(tmp_path):
+    write_stack(tmp_path, phantom(2, 600, 600, np.uint8))
+    with pytest.raises(ValueError, match="layout"):
+        ctpyramid.build(tmp_path, layout="cube")
+    with pytest.raises(TypeError):
+        ctpyramid.build(tmp_path, colour=True)
+    with pytest.raises(ValueError, match="all five"):
+        ctpyramid.build(tmp_path, prefix="s_rec")
+    with pytest.raises(ValueError, match="voxel_size"):
+        ctpyramid.build(tmp_path, voxel_size=-1.0)
+
+
+def test_shards_from_plan_make_one_build(tmp_path, cli):
+    volume = phantom(21, 520, 1030, np.uint16, seed=12)
+    write_stack(tmp_path / "a", volume)
+    shards = ctpyramid.plan(tmp_path / "a", 3)
+    text = cli("plan", tmp_path / "a", "--shards", 3).stdout
+    assert [f"shard {s['shard']}: --slices {s['start']}..{s['end']}" for s in shards] == [
+        ln for ln in text.splitlines() if ln.startswith("shard ")]
+    assert shards[0]["start"] == 0 and shards[-1]["end"] == 21
+    for s in reversed(shards):
+        ctpyramid.build(tmp_path / "a", slices=(s["start"], s["end"]))
+    assert_pyramid(tmp_path / "a" / ".thumbnail", reference(volume))
+    assert (tmp_path / "a" / ".thumbnail" / "pyramid.json").exists()
+    with pytest.raises(ValueError, match="aligned"):
+        ctpyramid.build(tmp_path / "a", slices="1..5", force=True)
+
+
+def test_inspect_is_the_clis(tmp_path, cli):
+    volume = phantom(4, 600, 700, np.uint16, seed=13)
+    paths = write_stack(tmp_path, volume)
+    report = ctpyramid.inspect(tmp_path)
+    assert report == json.loads(cli("inspect", tmp_path, "--json").stdout)
+    assert report["slices"] == 4 and report["problems"] == []
+    assert report["pyramid"]["state"] == "none"
+    with open(paths[1], "r+b") as f:
+        f.truncate(100)
+    report = ctpyramid.inspect(tmp_path)
+    assert [p["slice"] for p in report["problems"]] == [paths[1].name] or \
+        str(paths[1]) in json.dumps(report["problems"])
+
+
+def test_cancel_raises_cancelled_and_resumes(tmp_path, slow_stack):
+    folder, volume = slow_stack
+    src = copy_stack(folder, tmp_path / "s")
+    seen = []
+
+    def progress(event):
+        seen.append(event)
+        return False if event["event"] == "progress" else None
+
+    with pytest.raises(ctpyramid.Cancelled):
+        ctpyramid.build(src, threads=1, progress=progress)
+    assert [e["event"] for e in seen] == ["plan", "progress"], "nothing after a cancel"
+    expected = reference(volume)
+    assert_complete_or_absent(src / ".thumbnail", expected)
+    summary = ctpyramid.build(src)
+    assert summary["files_kept"] >= 1
+    assert_pyramid(src / ".thumbnail", expected)
+
+
+def test_errors(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        ctpyramid.build(tmp_path / "none")
+    assert info.value.errno == errno.ENOENT and info.value.filename == str(tmp_path / "none")
+    paths = write_stack(tmp_path / "d", phantom(4, 600, 600, np.uint8))
+    paths[2].write_bytes(b"II*\x00garbage")
+    with pytest.raises(ctpyramid.SliceError) as info:
+        ctpyramid.build(tmp_path / "d")
+    assert isinstance(info.value, ValueError)
+    assert info.value.filename == str(paths[2]) and str(paths[2]) in str(info.value)
+
+    class Stop(Exception):
+        pass
+
+    def progress(event):
+        raise Stop(event["event"])
+
+    write_stack(tmp_path / "e", phantom(2, 600, 600, np.uint8))
+    with pytest.raises(Stop, match="plan"):
+        ctpyramid.build(tmp_path / "e", progress=progress)
+    assert_complete_or_absent(tmp_path / "e" / ".thumbnail",
+                              reference(phantom(2, 600, 600, np.uint8)))
+
+
+def test_help_and_stubs():
+    assert "progress" in ctpyramid.build.__doc__ and "--progress json" in ctpyramid.build.__doc__
+    package = os.path.dirname(ctpyramid.__file__)
+    assert os.path.exists(os.path.join(package, "py.typed"))
+    assert os.path.exists(os.path.join(package, "_native.pyi"))
+    assert callable(ctpyramid.inspect) and callable(ctpyramid.plan)
+    assert ctpyramid.__version__
+
+
+def test_many_builds_on_threads(tmp_path):
+    # Several builds at once, each from its own Python thread: independent and complete.
+    vols = [phantom(3, 520, 600, np.uint16, seed=20 + i) for i in range(3)]
+    for i, v in enumerate(vols):
+        write_stack(tmp_path / str(i), v)
+    errors = []
+
+    def one(i):
+        try:
+            ctpyramid.build(tmp_path / str(i))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for i, v in enumerate(vols):
+        assert_pyramid(tmp_path / str(i) / ".thumbnail", reference(v))
