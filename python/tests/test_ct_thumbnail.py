@@ -1,20 +1,18 @@
 """ct_thumbnail: CTHarvester's interface, on ctpyramid."""
 import errno
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 
 from ct_thumbnail import build_thumbnails, build_thumbnails_optimized
-from conftest import (assert_complete_or_absent, assert_pyramid, copy_stack, json_lines,
+from stacks import (assert_complete_or_absent, assert_pyramid, copy_stack, json_lines,
                       phantom, reference, tree_bytes, write_stack)
 
 

@@ -9,7 +9,7 @@ import pytest
 import tifffile
 
 import ctpyramid
-from conftest import (assert_complete_or_absent, assert_pyramid, copy_stack, json_lines,
+from stacks import (assert_complete_or_absent, assert_pyramid, copy_stack, json_lines,
                       phantom, reference, tree_bytes, write_stack)
 
 # What differs between two runs of the same build: the clock, where it wrote, and how many

@@ -1,0 +1,110 @@
+"""Stacks written with tifffile, and the expected pyramid computed with numpy.
+
+Expected pixels never come from ctpyramid: `reference` below is the compatibility contract
+(README "What it computes") written in numpy. No pytest here: ctharvester_check.py uses it too.
+"""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+
+def phantom(n, height, width, dtype, seed=0):
+    """A deterministic noisy stack: structure plus noise over the whole range of the type."""
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(dtype).max
+    return rng.integers(0, top, size=(n, height, width), endpoint=True, dtype=dtype)
+
+
+def write_stack(folder, volume, prefix="s_rec", digits=8, start=0, compression=None):
+    """One uncompressed (or `compression`) TIFF a slice, written by tifffile."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, plane in enumerate(volume):
+        path = folder / f"{prefix}{start + i:0{digits}d}.tif"
+        tifffile.imwrite(path, plane, compression=compression)
+        paths.append(path)
+    return paths
+
+
+def halve(s):
+    """(a+b+c+d+2)>>2 over 2x2 blocks, an odd last row/column dropped."""
+    h, w = s.shape[0] // 2 * 2, s.shape[1] // 2 * 2
+    s = s[:h, :w].astype(np.uint32)
+    return (s[0::2, 0::2] + s[0::2, 1::2] + s[1::2, 0::2] + s[1::2, 1::2] + 2) >> 2
+
+
+def reference(volume, min_size=500):
+    """The expected levels of `volume` (n, h, w): a list of (n_L, h_L, w_L) arrays.
+
+    Slices paired (0,1), (2,3)...; each halved, then averaged (p+q+1)>>1; an odd last slice
+    halved alone (ceil(n / 2^L) slices); while width or height > min_size.
+    """
+    levels = []
+    current = list(volume)
+    h, w = volume.shape[1:]
+    while (w > min_size or h > min_size) and w >= 2 and h >= 2:
+        nxt = []
+        for k in range(0, len(current), 2):
+            p = halve(current[k])
+            if k + 1 < len(current):
+                p = (p + halve(current[k + 1]) + 1) >> 1
+            nxt.append(p.astype(volume.dtype))
+        current = nxt
+        levels.append(np.stack(current))
+        h, w = h // 2, w // 2
+    return levels
+
+
+def read_level_files(out, level):
+    """The files of one level, in name order: {name: Path}."""
+    folder = Path(out) / str(level)
+    return {p.name: p for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def assert_complete_or_absent(out, expected):
+    """Every output file present holds exactly its expected pixels; nothing else is there
+    but hidden temporary names (never taken for slices)."""
+    for level, want in enumerate(expected, start=1):
+        for name, path in read_level_files(out, level).items():
+            assert name.endswith(".tif") and not name.startswith("."), path
+            k = int(name[:-4])
+            assert k < len(want), path
+            np.testing.assert_array_equal(tifffile.imread(path), want[k], err_msg=str(path))
+
+
+def assert_pyramid(out, expected):
+    """All levels present, each file equal to its expected pixels."""
+    for level, want in enumerate(expected, start=1):
+        files = read_level_files(out, level)
+        assert sorted(files) == [f"{k:06d}.tif" for k in range(len(want))], level
+    assert_complete_or_absent(out, expected)
+    assert not (Path(out) / str(len(expected) + 1)).exists()
+
+
+def tree_bytes(out):
+    """{relative path: bytes} of every level file under `out` (not pyramid.json)."""
+    out = Path(out)
+    return {str(p.relative_to(out)): p.read_bytes()
+            for p in sorted(out.rglob("*.tif")) if p.is_file()}
+
+
+def copy_stack(src, dst):
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".thumbnail"))
+    return Path(dst)
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def slow_volume():
+    """A stack that takes a noticeable time to build once written zlib-compressed (every slice
+    is decoded), to cancel or interrupt in the middle: 96 x 1024^2 u16, smooth, 49 MB."""
+    n, size = 96, 1024
+    y, x = np.mgrid[0:size, 0:size]
+    base = ((x * 37 + y * 11) % 4096).astype(np.uint16)
+    return np.stack([base + np.uint16(i) for i in range(n)])
