@@ -17,6 +17,11 @@
 # Needs python3 with numpy and tifffile (for the peer and for evicting the page cache with
 # posix_fadvise, which needs no root). Builds into a temporary folder under $TMPDIR (/tmp by
 # default: set it to measure outputs on another filesystem), never into DIR.
+# The Python package's two entry points are timed too (process start and import included, as
+# the CLI's are) when $PYTHON (default: the venv .ci/python makes, target/python-venv) can
+# import them: `ctpyramid.build` and CTHarvester's call, `ct_thumbnail.build_thumbnails` with
+# a progress callback that returns True; the latter writes into <folder>/.thumbnail, so it
+# builds a folder of symbolic links to DIR's slices whose .thumbnail leads to the outputs.
 set -euo pipefail
 dir=$1
 runs=${2:-5}
@@ -24,7 +29,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/target/release/ctpyramid
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+links=$(mktemp -d)
+trap 'rm -rf "$out" "$links"' EXIT
+python=${PYTHON:-$root/target/python-venv/bin/python}
+if [ -x "$python" ] && "$python" -c 'import ctpyramid, ct_thumbnail' 2>/dev/null; then
+    for f in "$dir"/*.tif; do ln -s "$f" "$links/"; done
+    ln -s "$out/ct" "$links/.thumbnail"
+else
+    echo "($python cannot import ctpyramid: the Python package is not timed; run .ci/python or set PYTHON)"
+    python=
+fi
 
 evict() {
     python3 -c 'import os,sys
@@ -56,6 +70,8 @@ names=(
     "ctpyramid build --writer mapped"
     "ctpyramid build --reader buffered"
     "numpy + tifffile (benches/numpy_pyramid.py)"
+    "python: ctpyramid.build(DIR, OUT)"
+    "python: ct_thumbnail.build_thumbnails(DIR, callback)"
 )
 # Warm runs read the stack as a plain sequential read cached it: a page cache filled by reads
 # holds the files in small folios (4-256 KiB), mapped a 4 KiB page at a time; files cached by
@@ -67,7 +83,7 @@ cat "$dir"/*.tif > /dev/null
 for cold in 0 1; do
     # Runs interleaved, one of each command in turn, so that the machine's drift over the
     # minutes of a run spreads over all of them rather than favouring one.
-    declare -a times=("" "" "" "" "")
+    declare -a times=("" "" "" "" "" "" "")
     count=$([ "$cold" = 1 ] && echo 4 || echo 5)
     for _ in $(seq "$runs"); do
         times[0]+=" $(timed "$cold" sh -c "cat '$dir'/*.tif > /dev/null")"
@@ -77,13 +93,18 @@ for cold in 0 1; do
         if [ "$count" = 5 ]; then
             times[4]+=" $(timed "$cold" python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np")"
         fi
+        if [ -n "$python" ]; then
+            times[5]+=" $(timed "$cold" "$python" -c 'import sys, ctpyramid; ctpyramid.build(sys.argv[1], sys.argv[2])' "$dir" "$out/py")"
+            times[6]+=" $(timed "$cold" sh -c 'mkdir "$1/ct" && exec "$2" -c "import sys, ct_thumbnail; ct_thumbnail.build_thumbnails(sys.argv[1], lambda pct: True)" "$3"' sh "$out" "$python" "$links")"
+        fi
     done
     floor=$(echo "${times[0]}" | median)
     echo
     echo "$([ "$cold" = 1 ] && echo cold || echo warm) page cache, median of $runs, interleaved:"
     echo '| command | wall | x cat |'
     echo '| --- | --- | --- |'
-    for k in $(seq 0 $((count - 1))); do
+    for k in "${!names[@]}"; do
+        [ -n "${times[$k]}" ] || continue
         t=$(echo "${times[$k]}" | median)
         printf '| %-50s | %6.3f s | %5.2fx |\n' "${names[$k]}" "$t" "$(echo "$t / $floor" | bc -l)"
     done
@@ -92,3 +113,11 @@ done
 "$bin" build "$dir" --out "$out/a" --quiet
 python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np" > /dev/null
 python3 "$root/benches/numpy_pyramid.py" compare "$out/a" "$out/np"
+if [ -n "$python" ]; then
+    mkdir -p "$out/ct"
+    "$python" -c 'import sys, ctpyramid; ctpyramid.build(sys.argv[1], sys.argv[2])' "$dir" "$out/py"
+    "$python" -c 'import sys, ct_thumbnail; ct_thumbnail.build_thumbnails(sys.argv[1], lambda pct: True)' "$links"
+    cmp <(cd "$out/a" && find . -name '*.tif' | sort | xargs cat) <(cd "$out/py" && find . -name '*.tif' | sort | xargs cat)
+    cmp <(cd "$out/a" && find . -name '*.tif' | sort | xargs cat) <(cd "$out/ct" && find . -name '*.tif' | sort | xargs cat)
+    echo "the Python modules' outputs are the CLI's, byte for byte"
+fi
