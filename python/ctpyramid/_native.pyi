@@ -29,12 +29,4 @@ def build_thumbnails(
     seq_end: Optional[int] = None,
     index_length: Optional[int] = None,
 ) -> None: ...
-def build_thumbnails_optimized(
-    input_dir: Union[str, os.PathLike[str]],
-    py_progress_cb: Optional[Callable[[float], object]] = None,
-    prefix: Optional[str] = None,
-    file_type: Optional[str] = None,
-    seq_begin: Optional[int] = None,
-    seq_end: Optional[int] = None,
-    index_length: Optional[int] = None,
-) -> None: ...
+build_thumbnails_optimized = build_thumbnails

@@ -266,11 +266,11 @@ trait Listener {
 /// Runs the library's build on a thread of its own while the calling thread, with the GIL
 /// released between messages, hands each event to `listener` and ticks it when none came
 /// for a while. The listener returning `Break` (a callback returned False) or failing (it
-/// raised; or Ctrl-C, seen by
-/// `check_signals`) sets the build's cancel flag; the build then stops between two output
-/// files, every output complete or absent, and only then does this return: the callback's
-/// exception, a `KeyboardInterrupt`, or `Outcome::Cancelled`. No callback is called once
-/// the flag is set.
+/// raised; or Ctrl-C, seen by `check_signals`) sets the build's cancel flag; the build then
+/// stops between two output files, every output complete or absent, and only then does this
+/// return: the callback's exception, a `KeyboardInterrupt`, or `Outcome::Cancelled`. No
+/// callback is called once the flag is set. A panic in the build is caught on its thread and
+/// raised as a `RuntimeError`.
 fn run(
     py: Python<'_>,
     mut options: BuildOptions,
@@ -627,32 +627,6 @@ fn build_thumbnails(
     Ok(())
 }
 
-/// The same as `build_thumbnails` (CTHarvester's module has both names).
-#[pyfunction]
-#[pyo3(signature = (input_dir, py_progress_cb=None, prefix=None, file_type=None, seq_begin=None, seq_end=None, index_length=None))]
-#[allow(clippy::too_many_arguments)]
-fn build_thumbnails_optimized(
-    py: Python<'_>,
-    input_dir: PathBuf,
-    py_progress_cb: Option<Py<PyAny>>,
-    prefix: Option<String>,
-    file_type: Option<String>,
-    seq_begin: Option<u64>,
-    seq_end: Option<u64>,
-    index_length: Option<usize>,
-) -> PyResult<()> {
-    build_thumbnails(
-        py,
-        input_dir,
-        py_progress_cb,
-        prefix,
-        file_type,
-        seq_begin,
-        seq_end,
-        index_length,
-    )
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -660,7 +634,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(build_thumbnails, m)?)?;
-    m.add_function(wrap_pyfunction!(build_thumbnails_optimized, m)?)?;
+    // CTHarvester's module has both names for the one function.
+    m.add("build_thumbnails_optimized", m.getattr("build_thumbnails")?)?;
     m.add("Cancelled", py.get_type::<Cancelled>())?;
     m.add("SliceError", py.get_type::<SliceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
