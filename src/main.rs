@@ -577,7 +577,12 @@ fn run_plan(
     build_args: &[String],
     slurm: bool,
 ) -> ctpyramid::Result<()> {
-    let (plan, ranges) = ctpyramid::shard::plan(&dir, &select.selection(), min_size, shards)?;
+    let options = BuildOptions {
+        selection: select.selection(),
+        min_size,
+        ..BuildOptions::new(&dir)
+    };
+    let (plan, ranges) = ctpyramid::shard::plan(&options, shards)?;
     let unit = ctpyramid::shard::unit(&plan);
     let list: Vec<String> = ranges
         .iter()

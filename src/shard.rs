@@ -7,11 +7,9 @@
 //! shards, and every output on exactly one.
 
 use std::ops::Range;
-use std::path::Path;
 
-use crate::discover::Selection;
 use crate::error::{Error, Result};
-use crate::pyramid::Plan;
+use crate::pyramid::{BuildOptions, Plan};
 
 /// The alignment of shard boundaries: `2^levels`.
 pub fn unit(plan: &Plan) -> usize {
@@ -60,18 +58,13 @@ pub fn level_range(r: &Range<usize>, level: usize, level_slices: usize) -> Range
     (r.start / step)..r.end.div_ceil(step).min(level_slices)
 }
 
-/// The plan of the stack `input` (see [`crate::inspect::inspect`]) and its [`split`] into
-/// `shards`: what `ctpyramid plan` prints.
-pub fn plan(
-    input: &Path,
-    selection: &Selection,
-    min_size: usize,
-    shards: usize,
-) -> Result<(Plan, Vec<Range<usize>>)> {
-    let report = crate::inspect::inspect(input, selection, min_size)?;
+/// The plan of the stack `options` builds (its input, selection and `min_size`; see
+/// [`crate::inspect::inspect`]) and its [`split`] into `shards`: what `ctpyramid plan` prints.
+pub fn plan(options: &BuildOptions, shards: usize) -> Result<(Plan, Vec<Range<usize>>)> {
+    let report = crate::inspect::inspect(&options.input, &options.selection, options.min_size)?;
     let Some(plan) = report.plan else {
         return Err(Error::NoSlices {
-            dir: input.to_path_buf(),
+            dir: options.input.clone(),
         });
     };
     let ranges = split(&plan, shards);

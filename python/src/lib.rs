@@ -492,7 +492,7 @@ fn plan(
 ) -> PyResult<Py<PyAny>> {
     let (o, _) = build_options(input, options)?;
     let (_, ranges) = py
-        .detach(|| ctpyramid::shard::plan(&o.input, &o.selection, o.min_size, shards))
+        .detach(|| ctpyramid::shard::plan(&o, shards))
         .map_err(|e| to_pyerr(py, e))?;
     Ok(to_py(py, &ctpyramid::progress::shards(&ranges))?.unbind())
 }
