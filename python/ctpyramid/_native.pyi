@@ -20,6 +20,7 @@ def inspect(input: Union[str, os.PathLike[str]], options: Dict[str, Any]) -> Dic
 def plan(
     input: Union[str, os.PathLike[str]], shards: int, options: Dict[str, Any]
 ) -> List[Dict[str, int]]: ...
+def _panic_for_tests() -> None: ...
 def build_thumbnails(
     input_dir: Union[str, os.PathLike[str]],
     py_progress_cb: Optional[Callable[[float], object]] = None,

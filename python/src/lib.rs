@@ -253,6 +253,9 @@ enum Outcome {
     Cancelled,
 }
 
+/// What the build thread runs: `ctpyramid::build`, or in a test, something that panics.
+type Work = fn(&BuildOptions, &mut dyn FnMut(Event)) -> ctpyramid::Result<Summary>;
+
 /// The caller's side of a build: what its callbacks make of the events.
 trait Listener {
     /// Whether to send events at all (none without a callback: the build pays nothing).
@@ -276,6 +279,7 @@ fn run(
     mut options: BuildOptions,
     threads: Option<usize>,
     listener: &mut dyn Listener,
+    work: Work,
 ) -> PyResult<Outcome> {
     let events = listener.wants_events();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -296,9 +300,9 @@ fn run(
                     }
                 };
                 match threads {
-                    None => ctpyramid::build(&options, &mut on_event),
+                    None => work(&options, &mut on_event),
                     Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-                        Ok(pool) => pool.install(|| ctpyramid::build(&options, &mut on_event)),
+                        Ok(pool) => pool.install(|| work(&options, &mut on_event)),
                         Err(e) => Err(Error::Usage(format!("threads={n}: {e}"))),
                     },
                 }
@@ -452,7 +456,7 @@ fn build(
 ) -> PyResult<Py<PyAny>> {
     let (options, threads) = build_options(input, options)?;
     let mut listener = Events(progress);
-    let outcome = run(py, options, threads, &mut listener)?;
+    let outcome = run(py, options, threads, &mut listener, ctpyramid::build)?;
     let progress = listener.0;
     match outcome {
         Outcome::Cancelled => Err(to_pyerr(py, Error::Cancelled)),
@@ -466,6 +470,16 @@ fn build(
             Ok(to_py(py, &done)?.unbind())
         }
     }
+}
+
+/// For the tests: a build whose thread panics must raise RuntimeError, never a
+/// PanicException (which is not an `Exception`, and escapes `except Exception`).
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    fn panics(_: &BuildOptions, _: &mut dyn FnMut(Event)) -> ctpyramid::Result<Summary> {
+        panic!("a deliberate panic, for the tests")
+    }
+    run(py, BuildOptions::new("."), None, &mut Events(None), panics).map(|_| ())
 }
 
 /// See `ctpyramid.inspect`.
@@ -620,7 +634,7 @@ fn build_thumbnails(
     if percent.report(py, 0.0)?.is_break() {
         return Ok(());
     }
-    if let Outcome::Built(_) = run(py, options, None, &mut percent)? {
+    if let Outcome::Built(_) = run(py, options, None, &mut percent, ctpyramid::build)? {
         // The return value can no longer cancel anything.
         let _ = percent.report(py, 100.0)?;
     }
@@ -633,6 +647,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(build_thumbnails, m)?)?;
     // CTHarvester's module has both names for the one function.
     m.add("build_thumbnails_optimized", m.getattr("build_thumbnails")?)?;

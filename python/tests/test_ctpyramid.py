@@ -185,3 +185,10 @@ def test_many_builds_on_threads(tmp_path):
     assert errors == []
     for i, v in enumerate(vols):
         assert_pyramid(tmp_path / str(i) / ".thumbnail", reference(v))
+
+
+def test_a_panic_is_a_runtime_error_not_a_panic_exception():
+    from ctpyramid import _native
+    with pytest.raises(RuntimeError, match="internal error.*deliberate panic") as info:
+        _native._panic_for_tests()
+    assert type(info.value) is RuntimeError
