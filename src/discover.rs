@@ -1,8 +1,26 @@
-//! Which files of a folder are the slices, and in what order.
+//! Which files of a folder are the slices, in what order, and why.
+//!
+//! One rule decides ([`select`]), and says what it decided and what it left out
+//! ([`Listing`]), so that `build` and `inspect` print the same lines:
+//!
+//! 1. a SkyScan reconstruction log in the folder ([`crate::skyscan`]) names the slices;
+//! 2. without a usable log, CTHarvester's rule: the files of the most common numbered name
+//!    `<prefix><digits>.<ext>`, ordered by their number, every number from the first to the
+//!    last present (a gap shifts every later slice in z: an error unless `--skip-missing`);
+//! 3. names that carry no number: every image file, in natural order.
+//!
+//! Image files that the rule leaves out are always named, never dropped silently.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+pub use crate::skyscan::SkyScanLog;
+use crate::skyscan::{self, LogFile};
+
+/// More numbers than a range (a log's sections, `--first..--last`) may name: every number is
+/// looked up, and no CT stack comes near it.
+pub const MAX_SLICES: u64 = 1 << 20;
 
 /// File extensions read as slices, compared case-insensitively.
 pub const SLICE_EXTENSIONS: &[&str] = &["tif", "tiff", "bmp", "png", "jpg", "jpeg"];
@@ -10,11 +28,14 @@ pub const SLICE_EXTENSIONS: &[&str] = &["tif", "tiff", "bmp", "png", "jpg", "jpe
 /// Which files of the folder are the slices.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Selection {
-    /// A SkyScan reconstruction log's range if the folder holds one (see [`SkyScanLog`]),
-    /// else every image file. The default.
+    /// A SkyScan reconstruction log's sections if the folder holds one (see [`SkyScanLog`]),
+    /// else CTHarvester's rule: the most common numbered name; every image file if no name
+    /// carries a number. A number missing from the range is an error. The default.
     #[default]
     Auto,
-    /// Every image file of the folder, ignoring any log.
+    /// [`Selection::Auto`], leaving out numbers whose file is missing (`--skip-missing`).
+    AutoSkipMissing,
+    /// Every image file of the folder in natural order, ignoring any log.
     All,
     /// `{prefix}{index:0width}.{ext}` for `first..=last`, as CTHarvester's GUI selects them.
     Pattern(Pattern),
@@ -34,56 +55,310 @@ pub struct Pattern {
     pub skip_missing: bool,
 }
 
-/// The slices of a build and how they were chosen.
+/// The slices of a build, how they were chosen and what was left out.
 #[derive(Clone, Debug)]
 pub struct Listing {
     pub paths: Vec<PathBuf>,
-    /// How the slices were chosen, when not simply every image file: for the user to see.
+    /// What `build` prints before it starts, one fact a line: the rule and why, the files
+    /// left out, what the log and the files disagree on. `None` when every image file of
+    /// the folder is a slice and there is nothing more to say.
     pub note: Option<String>,
+    /// The rule that chose the slices and why, in one line, always (`inspect` shows it).
+    pub rule: String,
+    /// Image files of the folder that are not slices, by name, in natural order.
+    pub left_out: Vec<String>,
     /// The SkyScan log used, if any (it also carries the voxel size).
     pub log: Option<SkyScanLog>,
+    /// The lines of the note after the rule.
+    more: Vec<String>,
+    /// Every image file of the folder is a slice, by an unremarkable rule.
+    plain: bool,
+}
+
+impl Listing {
+    fn new(paths: Vec<PathBuf>, rule: String, plain: bool) -> Listing {
+        Listing {
+            paths,
+            note: None,
+            rule,
+            left_out: Vec::new(),
+            log: None,
+            more: Vec::new(),
+            plain,
+        }
+        .noted()
+    }
+
+    /// Names the image files of `folder` that are not slices, and why, in one line.
+    fn leaving_out(mut self, folder: &Folder, why: &str) -> Listing {
+        let taken: HashSet<&PathBuf> = self.paths.iter().collect();
+        self.left_out = folder
+            .images
+            .iter()
+            .filter(|(_, path)| !taken.contains(path))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !self.left_out.is_empty() {
+            self.more.insert(0, left_out_line(&self.left_out, why));
+        }
+        self.noted()
+    }
+
+    fn noted(mut self) -> Listing {
+        self.renote();
+        self
+    }
+
+    fn renote(&mut self) {
+        self.note = (!self.plain || !self.more.is_empty()).then(|| self.lines().join("\n"));
+    }
+
+    /// The rule, then what the note says after it: what `inspect` prints.
+    pub fn lines(&self) -> Vec<String> {
+        std::iter::once(self.rule.clone())
+            .chain(self.more.iter().cloned())
+            .collect()
+    }
+
+    /// Checks what the log says against the first slice (`width` x `height`): a line in the
+    /// note for each disagreement. The files win: the log may belong to another
+    /// reconstruction, and the user is told.
+    pub fn check_first(&mut self, width: usize, height: usize) {
+        if let Some(log) = &self.log {
+            self.more.extend(log.disagreements(width, height));
+            self.renote();
+        }
+    }
+}
+
+/// "left out: a.bmp, b.tif and 3 more (why)": the first few names, so the line stays a line.
+fn left_out_line(names: &[String], why: &str) -> String {
+    const SHOWN: usize = 5;
+    let mut list = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        list.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    format!("left out: {list} ({why})")
 }
 
 /// The slice files of `input` as `selection` says: the file itself if `input` is a file (a
 /// multi-page TIFF stack), else files of the folder.
 pub fn select(input: &Path, selection: &Selection) -> Result<Listing> {
-    let plain = |paths| Listing {
-        paths,
-        note: None,
-        log: None,
-    };
     if input.is_file() {
-        return Ok(plain(vec![input.to_path_buf()]));
+        let rule = format!("the pages of {}", file_name(input));
+        return Ok(Listing::new(vec![input.to_path_buf()], rule, true));
     }
-    match selection {
-        Selection::All => Ok(plain(list_slices(input)?)),
-        Selection::Pattern(pattern) => Ok(Listing {
-            note: Some(format!(
-                "slices {}{}..{} .{}",
-                pattern.prefix, pattern.first, pattern.last, pattern.ext
-            )),
-            paths: pattern.files(input)?,
-            log: None,
-        }),
-        Selection::Auto => match SkyScanLog::find(input)? {
-            None => Ok(plain(list_slices(input)?)),
-            Some(log) => {
-                let pattern = log.pattern();
-                Ok(Listing {
-                    paths: pattern.files(input)?,
-                    note: Some(format!(
-                        "slices {}{:0w$}..{:0w$} as {} says (--all-images to take every image)",
-                        pattern.prefix,
-                        pattern.first,
-                        pattern.last,
-                        log.path.display(),
-                        w = pattern.index_length
-                    )),
-                    log: Some(log),
-                })
-            }
-        },
+    let folder = Folder::read(input)?;
+    let skip_missing = match selection {
+        Selection::All => {
+            return folder.every_image("every image file, in natural order (--all-images)")
+        }
+        Selection::Pattern(pattern) => return pattern.select(&folder),
+        Selection::Auto => false,
+        Selection::AutoSkipMissing => true,
+    };
+    let logs = skyscan::reconstruction_logs(&folder.logs);
+    let why_no_log = match logs.as_slice() {
+        [] => None,
+        [(_, LogFile::Reconstruction(log))] => return by_log(&folder, log.clone(), skip_missing),
+        [(_, LogFile::Unusable(reason))] => Some(format!("{reason}: the log is not used")),
+        several => Some(format!(
+            "{} reconstruction logs ({}): none is used, which one describes the slices would be \
+             a guess",
+            several.len(),
+            several
+                .iter()
+                .map(|(path, _)| file_name(path))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    };
+    let mut listing = most_common_numbered(&folder, skip_missing)?;
+    if let Some(why) = why_no_log {
+        listing.rule = format!("{why}; {}", listing.rule);
+        listing.plain = false;
+        listing.renote();
     }
+    Ok(listing)
+}
+
+/// The sections `log` names, in order.
+fn by_log(folder: &Folder, log: SkyScanLog, skip_missing: bool) -> Result<Listing> {
+    let name = file_name(&log.path);
+    let ext = log.file_type.to_lowercase();
+    let (paths, missing) = folder.numbered(
+        &log.prefix,
+        &ext,
+        log.index_length,
+        log.sections(),
+        skip_missing,
+    )?;
+    let mut rule = format!("slices {} as {name} says", log.describe());
+    if log.step > 1 {
+        rule.push_str(&format!(" (Section to Section Step={})", log.step));
+    }
+    if missing > 0 {
+        rule.push_str(&format!(
+            "; {missing} of its sections have no file (left out: --skip-missing)"
+        ));
+    }
+    let why = format!(
+        "not sections {}..{} of {name}; --all-images takes every image",
+        log.first, log.last
+    );
+    let mut listing = Listing::new(paths, rule, false);
+    listing.log = Some(log);
+    Ok(listing.leaving_out(folder, &why))
+}
+
+/// An image file name split as CTHarvester's folder analysis splits it:
+/// `<prefix><digits>.<ext>`, the digits the last run of them before the extension.
+#[derive(Clone, Copy, Debug)]
+struct Numbered<'a> {
+    name: &'a str,
+    path: &'a PathBuf,
+    prefix: &'a str,
+    number: u64,
+    digits: usize,
+    ext: &'a str,
+}
+
+impl<'a> Numbered<'a> {
+    fn of(name: &'a str, path: &'a PathBuf) -> Option<Numbered<'a>> {
+        let (stem, ext) = name.rsplit_once('.')?;
+        let prefix = stem.trim_end_matches(|c: char| c.is_ascii_digit());
+        let digits = &stem[prefix.len()..];
+        Some(Numbered {
+            name,
+            path,
+            prefix,
+            // More digits than a u64 holds: not an index.
+            number: digits.parse().ok()?,
+            digits: digits.len(),
+            ext,
+        })
+    }
+
+    /// What files of one numbered name share: the prefix, compared case-insensitively (the
+    /// scanner PC's filesystem does), and the extension, `.tif` and `.tiff` (`.jpg` and
+    /// `.jpeg`) being one.
+    fn key(&self) -> (String, &'static str) {
+        let ext = self.ext.to_ascii_lowercase();
+        let class = SLICE_EXTENSIONS
+            .iter()
+            .find(|e| **e == ext)
+            .map_or("", |e| match *e {
+                "tiff" => "tif",
+                "jpeg" => "jpg",
+                e => e,
+            });
+        (self.prefix.to_lowercase(), class)
+    }
+}
+
+/// `sample_rec########.tif`, or `s<n>.tif` when the numbers are not padded to one width.
+fn pattern_name(files: &[Numbered]) -> String {
+    let Some(first) = files.first() else {
+        return String::new();
+    };
+    let digits = if files.iter().all(|f| f.digits == first.digits) {
+        "#".repeat(first.digits)
+    } else {
+        "<n>".into()
+    };
+    format!(
+        "{}{digits}.{}",
+        first.prefix,
+        first.ext.to_ascii_lowercase()
+    )
+}
+
+/// CTHarvester's rule: the files of the most common numbered name, by number.
+fn most_common_numbered(folder: &Folder, skip_missing: bool) -> Result<Listing> {
+    let mut groups: BTreeMap<(String, &str), Vec<Numbered>> = BTreeMap::new();
+    for (name, path) in &folder.images {
+        if let Some(n) = Numbered::of(name, path) {
+            groups.entry(n.key()).or_default().push(n);
+        }
+    }
+    // Ties go to the first name in order (prefix, then extension): the same folder always
+    // gives the same slices, whatever order the filesystem lists it in.
+    let mut chosen: Option<&Vec<Numbered>> = None;
+    for group in groups.values() {
+        match chosen {
+            Some(c) if c.len() >= group.len() => {}
+            _ => chosen = Some(group),
+        }
+    }
+    let Some(chosen) = chosen else {
+        return folder.every_image("every image file, in natural order: no name carries a number");
+    };
+    let mut files = chosen.clone();
+    files.sort_by_key(|f| f.number);
+    let pattern = pattern_name(&files);
+    let tied: Vec<String> = groups
+        .values()
+        .filter(|g| g.len() == files.len() && !std::ptr::eq(*g, chosen))
+        .map(|g| pattern_name(g))
+        .collect();
+    for pair in files.windows(2) {
+        if pair[0].number == pair[1].number {
+            return Err(Error::bad_input(
+                pair[1].path,
+                format!(
+                    "numbered {} like {}: which one is the slice would be a guess (--prefix \
+                     selects slices by name)",
+                    pair[1].number, pair[0].name
+                ),
+            ));
+        }
+    }
+    let (first, last) = match (files.first(), files.last()) {
+        (Some(f), Some(l)) => (f.number, l.number),
+        _ => {
+            return Err(Error::NoSlices {
+                dir: folder.dir.clone(),
+            })
+        }
+    };
+    // In u128: numbers go up to u64::MAX.
+    let missing = u128::from(last - first) + 1 - files.len() as u128;
+    if missing > 0 && !skip_missing {
+        let gap = files
+            .windows(2)
+            .find(|p| p[1].number > p[0].number + 1)
+            .map_or(first, |p| p[0].number + 1);
+        let width = files.iter().map(|f| f.digits).min().unwrap_or(1);
+        let name = format!("{}{gap:0width$}.{}", files[0].prefix, files[0].ext);
+        return Err(Error::bad_input(
+            &folder.dir.join(name),
+            format!(
+                "missing: {missing} of the numbers {first}..{last} of {pattern} have no file \
+                 (--skip-missing leaves them out, --all-images takes every image)"
+            ),
+        ));
+    }
+    let mut rule = format!(
+        "slices {pattern}, {first}..{last}: the most common numbered name, {} of the {} images",
+        files.len(),
+        folder.images.len()
+    );
+    if !tied.is_empty() {
+        rule.push_str(&format!(
+            "; tied with {} at {} files: the first by name (--prefix selects another)",
+            tied.join(", "),
+            files.len()
+        ));
+    }
+    if missing > 0 {
+        rule.push_str(&format!(
+            "; {missing} missing numbers left out (--skip-missing)"
+        ));
+    }
+    let plain = tied.is_empty() && missing == 0;
+    let paths = files.iter().map(|f| f.path.clone()).collect();
+    let why = format!("not {pattern}; --all-images takes every image");
+    Ok(Listing::new(paths, rule, plain).leaving_out(folder, &why))
 }
 
 /// The slice files of `input` with the default [`Selection::Auto`].
@@ -95,25 +370,117 @@ impl Pattern {
     /// The files of the pattern in `dir`, in index order. A missing number is an error naming
     /// it (a gap in a CT stack shifts every later slice), unless `skip_missing`.
     pub fn files(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        Ok(self.select(&Folder::read(dir)?)?.paths)
+    }
+
+    fn select(&self, folder: &Folder) -> Result<Listing> {
         if self.first > self.last {
             return Err(Error::bad_input(
-                dir,
+                &folder.dir,
                 format!(
                     "first slice {} is after last slice {}",
                     self.first, self.last
                 ),
             ));
         }
-        // One listing of the folder, looked up case-insensitively: scanner PCs run Windows,
-        // where `.BMP` and `.bmp` are the same file.
-        let mut by_name = std::collections::HashMap::new();
+        if self.last - self.first >= MAX_SLICES {
+            return Err(Error::Usage(format!(
+                "--first {} --last {}: more than {MAX_SLICES} slices, more than any stack holds",
+                self.first, self.last
+            )));
+        }
+        let (paths, missing) = folder.numbered(
+            &self.prefix,
+            &self.ext,
+            self.index_length,
+            self.first..=self.last,
+            self.skip_missing,
+        )?;
+        let w = self.index_length;
+        let range = format!(
+            "{}{:0w$}..{:0w$}.{}",
+            self.prefix, self.first, self.last, self.ext
+        );
+        let mut rule = format!("slices {range} (--prefix)");
+        if missing > 0 {
+            rule.push_str(&format!(
+                "; {missing} have no file (left out: --skip-missing)"
+            ));
+        }
+        let why = format!("not {range}");
+        Ok(Listing::new(paths, rule, false).leaving_out(folder, &why))
+    }
+}
+
+/// The entries of a folder that selection looks at, listed once.
+struct Folder {
+    dir: PathBuf,
+    /// Image files (by extension, case-insensitively), in natural order of their names.
+    images: Vec<(String, PathBuf)>,
+    /// `*.log` files, by name.
+    logs: Vec<PathBuf>,
+    /// Every entry by its lowercased name: scanner PCs run Windows, where `.BMP` and `.bmp`
+    /// are the same file.
+    by_name: HashMap<String, PathBuf>,
+}
+
+impl Folder {
+    /// Subfolders (the `.thumbnail` output among them), other files and hidden files are
+    /// skipped: a name starting with `.` is never a slice, which also keeps out the
+    /// `._name.tif` companions that macOS leaves on exFAT drives copied from the scanner PC.
+    fn read(dir: &Path) -> Result<Folder> {
         let entries = std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))?;
+        let mut folder = Folder {
+            dir: dir.to_path_buf(),
+            images: Vec::new(),
+            logs: Vec::new(),
+            by_name: HashMap::new(),
+        };
         for entry in entries {
             let entry = entry.map_err(|e| Error::read(dir, e))?;
-            let name = entry.file_name().to_string_lossy().to_lowercase();
-            by_name.insert(name, entry.path());
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let name = name.to_string();
+            folder.by_name.insert(name.to_lowercase(), path.clone());
+            // is_file follows symlinks, so a folder of links to slices works.
+            if is_slice_name(&name) && path.is_file() {
+                folder.images.push((name, path));
+            } else if name.to_ascii_lowercase().ends_with(".log") && path.is_file() {
+                folder.logs.push(path);
+            }
         }
-        let ext = self.ext.trim_start_matches('.').to_lowercase();
+        folder.images.sort_by(|a, b| natord::compare(&a.0, &b.0));
+        folder.logs.sort();
+        Ok(folder)
+    }
+
+    fn every_image(&self, rule: &str) -> Result<Listing> {
+        if self.images.is_empty() {
+            return Err(Error::NoSlices {
+                dir: self.dir.clone(),
+            });
+        }
+        let paths = self.images.iter().map(|(_, p)| p.clone()).collect();
+        Ok(Listing::new(paths, rule.to_string(), true))
+    }
+
+    /// The files `{prefix}{number:0index_length}.{ext}` for `numbers`, in that order, and
+    /// how many numbers had no file. A missing one is an error naming it unless
+    /// `skip_missing`.
+    fn numbered(
+        &self,
+        prefix: &str,
+        ext: &str,
+        index_length: usize,
+        numbers: impl Iterator<Item = u64> + Clone,
+        skip_missing: bool,
+    ) -> Result<(Vec<PathBuf>, u64)> {
+        let ext = ext.trim_start_matches('.').to_lowercase();
         let exts: &[&str] = match ext.as_str() {
             "tif" | "tiff" => &["tif", "tiff"],
             "jpg" | "jpeg" => &["jpg", "jpeg"],
@@ -121,144 +488,46 @@ impl Pattern {
         };
         let mut files = Vec::new();
         let mut missing = Vec::new();
-        for index in self.first..=self.last {
-            let stem = format!("{}{index:0w$}", self.prefix, w = self.index_length).to_lowercase();
+        let name = |n: u64| format!("{prefix}{n:0index_length$}");
+        for number in numbers.clone() {
+            let stem = name(number).to_lowercase();
             let found = exts
                 .iter()
-                .find_map(|e| by_name.get(&format!("{stem}.{e}")))
+                .find_map(|e| self.by_name.get(&format!("{stem}.{e}")))
                 .filter(|p| p.is_file());
             match found {
                 Some(path) => files.push(path.clone()),
-                None => missing.push(index),
+                None => missing.push(number),
             }
         }
-        if !missing.is_empty() && !self.skip_missing {
-            let name = format!(
-                "{}{:0w$}.{}",
-                self.prefix,
-                missing[0],
-                self.ext,
-                w = self.index_length
-            );
+        let (first, last) = (numbers.clone().next(), numbers.last());
+        if let (Some(&gap), Some(first), Some(last), false) =
+            (missing.first(), first, last, skip_missing)
+        {
             return Err(Error::bad_input(
-                &dir.join(name),
+                &self.dir.join(format!("{}.{ext}", name(gap))),
                 format!(
-                    "missing: {} of the {} slices {}..{} do not exist (--skip-missing leaves them out)",
+                    "missing: {} of the {} slices {first}..{last} do not exist (--skip-missing \
+                     leaves them out)",
                     missing.len(),
-                    self.last - self.first + 1,
-                    self.first,
-                    self.last
+                    missing.len() + files.len(),
                 ),
             ));
         }
         if files.is_empty() {
             return Err(Error::NoSlices {
-                dir: dir.to_path_buf(),
+                dir: self.dir.clone(),
             });
         }
-        Ok(files)
+        Ok((files, missing.len() as u64))
     }
 }
 
-/// The facts of a Bruker SkyScan (NRecon) reconstruction log, `<prefix>.log` beside the
-/// slices, that say which files are the slices and how large a voxel is.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SkyScanLog {
-    pub path: PathBuf,
-    pub prefix: String,
-    pub index_length: usize,
-    pub first: u64,
-    pub last: u64,
-    /// `BMP`, `TIF`, `PNG`, `JPG` as written.
-    pub file_type: String,
-    /// Voxel edge in micrometres, if given.
-    pub pixel_size_um: Option<f64>,
-}
-
-impl SkyScanLog {
-    /// The one `*_rec.log` of `dir` that describes a reconstruction, if there is exactly one.
-    /// Several (two scans in one folder) select nothing: which would be a guess.
-    pub fn find(dir: &Path) -> Result<Option<SkyScanLog>> {
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))?;
-        let mut logs = Vec::new();
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_lowercase();
-            if name.ends_with("_rec.log") && !name.starts_with('.') {
-                if let Ok(text) = std::fs::read(entry.path()) {
-                    if let Some(log) =
-                        SkyScanLog::parse(&entry.path(), &String::from_utf8_lossy(&text))
-                    {
-                        logs.push(log);
-                    }
-                }
-            }
-        }
-        Ok(if logs.len() == 1 { logs.pop() } else { None })
-    }
-
-    /// Reads the keys from the text of a log; `None` if one the slice list needs is missing.
-    pub fn parse(path: &Path, text: &str) -> Option<SkyScanLog> {
-        let value = |key: &str| {
-            text.lines().find_map(|line| {
-                let (k, v) = line.split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case(key)
-                    .then(|| v.trim().to_string())
-            })
-        };
-        Some(SkyScanLog {
-            path: path.to_path_buf(),
-            prefix: value("Filename Prefix")?,
-            index_length: value("Filename Index Length")?.parse().ok()?,
-            first: value("First Section")?.parse().ok()?,
-            last: value("Last Section")?.parse().ok()?,
-            file_type: value("Result File Type")?,
-            pixel_size_um: value("Pixel Size (um)").and_then(|v| v.parse().ok()),
-        })
-    }
-
-    pub fn pattern(&self) -> Pattern {
-        Pattern {
-            prefix: self.prefix.clone(),
-            ext: self.file_type.to_lowercase(),
-            first: self.first,
-            last: self.last,
-            index_length: self.index_length,
-            skip_missing: false,
-        }
-    }
-}
-
-/// The slice files directly inside `dir`, in natural order of their names (`s2.tif` before
-/// `s10.tif`), as scanner software numbers them and CTHarvester sorts them.
-///
-/// Subfolders (the `.thumbnail` output among them), other files and hidden files are skipped:
-/// a name starting with `.` is never a slice, which also keeps out the `._name.tif` companions
-/// that macOS leaves on exFAT drives copied from the scanner PC.
+/// Every image file directly inside `dir`, in natural order of their names (`s2.tif` before
+/// `s10.tif`), as scanner software numbers them and CTHarvester sorts them; see
+/// [`Folder::read`] for what is skipped.
 pub fn list_slices(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))?;
-    let mut slices = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::read(dir, e))?;
-        let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if name.starts_with('.') || !is_slice_name(name) {
-            continue;
-        }
-        // Follows symlinks, so a folder of links to slices works.
-        if path.is_file() {
-            slices.push(path);
-        }
-    }
-    slices.sort_by(|a, b| natord::compare(&file_name(a), &file_name(b)));
-    if slices.is_empty() {
-        return Err(Error::NoSlices {
-            dir: dir.to_path_buf(),
-        });
-    }
-    Ok(slices)
+    Ok(Folder::read(dir)?.every_image("")?.paths)
 }
 
 fn is_slice_name(name: &str) -> bool {
@@ -305,18 +574,22 @@ mod tests {
         assert_eq!(names, ["s1.tiff", "s2.TIF", "s10.tif"]);
     }
 
-    const LOG: &str = "[System]\r\nScanner=Skyscan1173\r\n[Reconstruction]\r\n\
-        Pixel Size (um)=12.50\r\nResult File Type=BMP\r\nFilename Prefix=CO-1__rec\r\n\
-        Filename Index Length=8\r\nFirst Section=10\r\nLast Section=12\r\n";
+    const LOG: &str = "[System]\r\nScanner=Skyscan1173\r\n[Acquisition]\r\n\
+        Filename Prefix=CO-1_\r\nFilename Index Length=4\r\n[Reconstruction]\r\n\
+        Pixel Size (um)=12.50\r\nResult File Type=BMP\r\nFirst Section=10\r\n\
+        Last Section=12\r\n[File name convention]\r\nFilename Index Length=8\r\n\
+        Filename Prefix=CO-1__rec\r\n";
 
-    #[test]
-    fn skyscan_log_is_parsed() {
-        let log = SkyScanLog::parse(Path::new("x_rec.log"), LOG).unwrap();
-        assert_eq!(log.prefix, "CO-1__rec");
-        assert_eq!((log.first, log.last, log.index_length), (10, 12, 8));
-        assert_eq!(log.file_type, "BMP");
-        assert_eq!(log.pixel_size_um, Some(12.5));
-        assert!(SkyScanLog::parse(Path::new("x"), "Filename Prefix=a\n").is_none());
+    fn names(paths: &[PathBuf]) -> Vec<String> {
+        paths.iter().map(|p| file_name(p)).collect()
+    }
+
+    fn folder(names: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        dir
     }
 
     #[test]
@@ -325,31 +598,206 @@ mod tests {
         for i in 9..=13 {
             std::fs::write(dir.path().join(format!("CO-1__rec{i:08}.BMP")), b"x").unwrap();
         }
+        std::fs::write(dir.path().join("CO-1__rec_spr.bmp"), b"x").unwrap();
         std::fs::write(dir.path().join("CO-1__rec.log"), LOG).unwrap();
         let listing = select(dir.path(), &Selection::Auto).unwrap();
-        let names: Vec<String> = listing.paths.iter().map(|p| file_name(p)).collect();
         assert_eq!(
-            names,
+            names(&listing.paths),
             [
                 "CO-1__rec00000010.BMP",
                 "CO-1__rec00000011.BMP",
                 "CO-1__rec00000012.BMP"
             ]
         );
-        assert!(listing.note.unwrap().contains("CO-1__rec.log"));
-        assert_eq!(select(dir.path(), &Selection::All).unwrap().paths.len(), 5);
+        let note = listing.note.unwrap();
+        assert_eq!(
+            note,
+            "slices CO-1__rec00000010..00000012.bmp as CO-1__rec.log says\n\
+             left out: CO-1__rec00000009.BMP, CO-1__rec00000013.BMP, CO-1__rec_spr.bmp \
+             (not sections 10..12 of CO-1__rec.log; --all-images takes every image)"
+        );
+        assert_eq!(listing.log.unwrap().pixel_size_um, Some(12.5));
+        assert_eq!(select(dir.path(), &Selection::All).unwrap().paths.len(), 6);
 
         std::fs::remove_file(dir.path().join("CO-1__rec00000011.BMP")).unwrap();
         let err = select(dir.path(), &Selection::Auto)
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("CO-1__rec00000011") && err.contains("missing: 1 of the 3"),
+            err.contains("CO-1__rec00000011.bmp") && err.contains("missing: 1 of the 3"),
             "{err}"
         );
-        let mut pattern = SkyScanLog::parse(Path::new("x"), LOG).unwrap().pattern();
-        pattern.skip_missing = true;
-        assert_eq!(pattern.files(dir.path()).unwrap().len(), 2);
+        let listing = select(dir.path(), &Selection::AutoSkipMissing).unwrap();
+        assert_eq!(listing.paths.len(), 2);
+        assert!(
+            listing.rule.contains("1 of its sections have no file"),
+            "{}",
+            listing.rule
+        );
+    }
+
+    #[test]
+    fn the_log_type_tif_finds_tiff_files() {
+        let log = LOG.replace("BMP", "TIF");
+        let dir = folder(&[
+            "CO-1__rec00000010.tiff",
+            "CO-1__rec00000011.TIF",
+            "CO-1__rec00000012.tif",
+        ]);
+        std::fs::write(dir.path().join("CO-1__rec.log"), log).unwrap();
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(listing.paths.len(), 3);
+        assert!(listing.left_out.is_empty());
+    }
+
+    #[test]
+    fn an_unusable_log_says_why_and_the_numbered_rule_applies() {
+        let dir = folder(&["a_rec0001.tif", "a_rec0002.tif", "a_rec_spr.bmp"]);
+        let log = LOG.replace("[File name convention]", "[Other]");
+        std::fs::write(dir.path().join("a_rec.log"), log).unwrap();
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(names(&listing.paths), ["a_rec0001.tif", "a_rec0002.tif"]);
+        assert!(
+            listing.rule.starts_with(
+                "a_rec.log: no Filename Prefix in its [File name convention] section: the log \
+                 is not used; slices a_rec####.tif, 1..2"
+            ),
+            "{}",
+            listing.rule
+        );
+        // Two reconstruction logs: neither is used.
+        std::fs::write(dir.path().join("a_rec.log"), LOG).unwrap();
+        std::fs::write(dir.path().join("b_rec.log"), LOG).unwrap();
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert!(listing
+            .rule
+            .starts_with("2 reconstruction logs (a_rec.log, b_rec.log)"));
+        assert_eq!(listing.paths.len(), 2);
+    }
+
+    #[test]
+    fn the_most_common_numbered_name_by_number() {
+        let dir = folder(&[
+            "s_rec10.tif",
+            "s_rec9.tif",
+            "S_REC11.TIFF",
+            "s_rec_spr.bmp",
+            "s_rec12.tiff",
+            "preview1.bmp",
+            "notes.txt",
+            "scan.log",
+        ]);
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(
+            names(&listing.paths),
+            ["s_rec9.tif", "s_rec10.tif", "S_REC11.TIFF", "s_rec12.tiff"]
+        );
+        assert_eq!(listing.left_out, ["preview1.bmp", "s_rec_spr.bmp"]);
+        assert_eq!(
+            listing.note.unwrap(),
+            "slices s_rec<n>.tif, 9..12: the most common numbered name, 4 of the 6 images\n\
+             left out: preview1.bmp, s_rec_spr.bmp (not s_rec<n>.tif; --all-images takes every \
+             image)"
+        );
+    }
+
+    #[test]
+    fn a_gap_names_the_first_missing_file() {
+        let dir = folder(&["a0007.png", "a0008.png", "a0010.png", "a0012.png", "x.bmp"]);
+        let err = select(dir.path(), &Selection::Auto)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a0009.png: missing: 2 of the numbers 7..12 of a####.png"),
+            "{err}"
+        );
+        let listing = select(dir.path(), &Selection::AutoSkipMissing).unwrap();
+        assert_eq!(listing.paths.len(), 4);
+        assert!(listing
+            .rule
+            .ends_with("; 2 missing numbers left out (--skip-missing)"));
+        assert_eq!(listing.left_out, ["x.bmp"]);
+        // --all-images keeps the every-image rule.
+        assert_eq!(select(dir.path(), &Selection::All).unwrap().paths.len(), 5);
+    }
+
+    #[test]
+    fn ties_go_to_the_first_name_and_say_so() {
+        let dir = folder(&["b_01.tif", "b_02.tif", "a_01.bmp", "a_02.bmp"]);
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(names(&listing.paths), ["a_01.bmp", "a_02.bmp"]);
+        assert!(
+            listing
+                .rule
+                .contains("tied with b_##.tif at 2 files: the first by name"),
+            "{}",
+            listing.rule
+        );
+        assert_eq!(listing.left_out, ["b_01.tif", "b_02.tif"]);
+    }
+
+    #[test]
+    fn names_without_numbers_are_every_image_in_natural_order() {
+        let dir = folder(&["b.tif", "a.tif", "c.png"]);
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(names(&listing.paths), ["a.tif", "b.tif", "c.png"]);
+        assert_eq!(listing.note, None);
+        assert!(listing.rule.contains("no name carries a number"));
+        // One numbered name covering every image: nothing to say either.
+        let dir = folder(&["s1.tif", "s2.tif", "s3.tif"]);
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(listing.note, None);
+        assert!(listing.left_out.is_empty());
+    }
+
+    #[test]
+    fn one_number_twice_is_an_error() {
+        let dir = folder(&["a1.tif", "a01.tif", "a2.tif"]);
+        let err = select(dir.path(), &Selection::Auto)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("numbered 1 like"), "{err}");
+    }
+
+    #[test]
+    fn huge_numbers_and_ranges_are_refused_not_walked() {
+        let dir = folder(&[
+            "a0.tif",
+            "a18446744073709551615.tif",
+            "a99999999999999999999.tif",
+        ]);
+        let err = select(dir.path(), &Selection::Auto)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a1.tif: missing: 18446744073709551614 of"),
+            "{err}"
+        );
+        let pattern = Pattern {
+            prefix: "a".into(),
+            ext: "tif".into(),
+            first: 0,
+            last: u64::MAX,
+            index_length: 1,
+            skip_missing: true,
+        };
+        let err = select(dir.path(), &Selection::Pattern(pattern)).unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{err}");
+    }
+
+    #[test]
+    fn many_left_out_stay_one_line() {
+        let mut files: Vec<String> = (0..10).map(|i| format!("s{i:03}.tif")).collect();
+        files.extend((0..8).map(|i| format!("p{i}.bmp")));
+        let refs: Vec<&str> = files.iter().map(|s| s.as_str()).collect();
+        let dir = folder(&refs);
+        let note = select(dir.path(), &Selection::Auto).unwrap().note.unwrap();
+        let lines: Vec<&str> = note.lines().collect();
+        assert_eq!(
+            lines[1],
+            "left out: p0.bmp, p1.bmp, p2.bmp, p3.bmp, p4.bmp and 3 more (not s###.tif; \
+             --all-images takes every image)"
+        );
     }
 
     #[test]

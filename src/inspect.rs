@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::decode::Format;
-use crate::discover::{select, Selection};
+use crate::discover::{select, Selection, SkyScanLog};
 use crate::error::Result;
 use crate::layout::{Encoding, SliceLayout};
 use crate::manifest::{self, InputFile};
 use crate::pyramid::Plan;
 use crate::pyramid::{file_names, BuildOptions, Layout};
 use crate::slice::{SliceFile, Stack};
+use crate::voxel;
 
 /// What one slice is.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -91,8 +92,17 @@ fn order(big_endian: bool) -> &'static str {
 #[derive(Debug)]
 pub struct Report {
     pub input: String,
-    /// How the slices were chosen, when not every image of the folder.
+    /// How the slices were chosen, when not every image of the folder: the note `build`
+    /// prints.
     pub selection: Option<String>,
+    /// The rule that chose the slices and why, always.
+    pub rule: String,
+    /// The rule, the files left out, what the log and the files disagree on: one a line.
+    pub selection_lines: Vec<String>,
+    /// Image files of the folder that are not slices.
+    pub left_out: Vec<String>,
+    /// The SkyScan log that selected the slices, if one did.
+    pub log: Option<SkyScanLog>,
     pub slices: Vec<(String, std::result::Result<SliceKind, String>)>,
     pub file_bytes: u64,
     pub plan: Option<Plan>,
@@ -201,9 +211,9 @@ pub fn inspect_with(
     min_size: usize,
     out_root: Option<&Path>,
 ) -> Result<Report> {
-    let listing = select(input, selection)?;
+    let mut listing = select(input, selection)?;
     let paths = listing.paths.clone();
-    let stack = Stack::new(listing.paths)?;
+    let stack = Stack::new(std::mem::take(&mut listing.paths))?;
     let mut slices = Vec::with_capacity(stack.len());
     let mut problems = Vec::new();
     let mut first: Option<SliceFile> = None;
@@ -241,13 +251,22 @@ pub fn inspect_with(
         None => BuildOptions::new(input).out_root(),
     };
     let pyramid = PyramidState::of(&root, &stack, &paths, input, first.as_ref());
-    let plan = first.map(|f| {
-        let f = f.layout();
-        Plan::new(f.width, f.height, f.depth, stack.len(), min_size)
+    let plan = first.map(|first| {
+        let f = first.layout();
+        listing.check_first(f.width, f.height);
+        let mut plan = Plan::new(f.width, f.height, f.depth, stack.len(), min_size);
+        let voxel = voxel::resolve(None, listing.log.as_ref(), first.path(), first.scale());
+        (plan.voxel_um, plan.voxel_source) =
+            voxel.map_or((None, None), |(um, s)| (Some(um), Some(s)));
+        plan
     });
     Ok(Report {
         input: input.display().to_string(),
+        selection_lines: listing.lines(),
         selection: listing.note,
+        rule: listing.rule,
+        left_out: listing.left_out,
+        log: listing.log,
         slices,
         file_bytes,
         plan,
@@ -280,6 +299,22 @@ impl Report {
         json!({
             "input": self.input,
             "selection": self.selection,
+            "rule": self.rule,
+            "left_out": self.left_out,
+            "log": self.log.as_ref().map(|l| json!({
+                "file": l.path.file_name().map(|n| n.to_string_lossy()),
+                "scanner": l.scanner,
+                "software": l.software,
+                "first": l.first,
+                "last": l.last,
+                "width": l.width,
+                "height": l.height,
+                "pixel_size_um": l.pixel_size_um,
+            })),
+            "voxel_um": self.plan.as_ref().and_then(|p| p.voxel_um),
+            "voxel_source": self.plan.as_ref()
+                .and_then(|p| p.voxel_source.as_ref())
+                .map(|s| s.to_json()),
             "slices": self.slices.len(),
             "file_bytes": self.file_bytes,
             "kinds": self.kinds().iter().map(|(k, n, name)| {
@@ -321,8 +356,17 @@ impl Report {
             self.slices.len(),
             self.file_bytes as f64 / 1e9
         ));
-        if let Some(note) = &self.selection {
-            line(format!("  {note}"));
+        for selection in &self.selection_lines {
+            line(format!("  {selection}"));
+        }
+        if let Some(log) = &self.log {
+            let made_by: Vec<&str> = [log.scanner.as_deref(), log.software.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if !made_by.is_empty() {
+                line(format!("  scanner: {}", made_by.join(", ")));
+            }
         }
         for (k, n, first) in self.kinds() {
             let strips = match k.strips {
@@ -339,6 +383,18 @@ impl Report {
                 "  {n} x {} {}x{} {}-bit {}{order}{strips}: {} (first: {first})",
                 k.format, k.width, k.height, k.bits, k.pixel, k.read
             ));
+        }
+        if let Some(plan) = &self.plan {
+            match (plan.voxel_um, &plan.voxel_source) {
+                (Some(um), Some(source)) => {
+                    line(format!("  voxel: {um} um, from {}", source.describe()))
+                }
+                _ => line(
+                    "  voxel: unknown (no --voxel-size, log, or resolution with a unit in the \
+                     first slice)"
+                        .into(),
+                ),
+            }
         }
         match &self.plan {
             Some(plan) if !plan.levels.is_empty() => {

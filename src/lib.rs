@@ -27,7 +27,9 @@ pub mod progress;
 pub mod pyramid;
 pub mod shard;
 pub mod sigbus;
+pub mod skyscan;
 pub mod slice;
+pub mod voxel;
 
 pub use error::{Error, Result};
 pub use layout::Depth;

@@ -116,8 +116,9 @@ enum Command {
     },
 }
 
-/// Which files of the folder are slices. By default a SkyScan `*_rec.log` in the folder
-/// selects its range; otherwise every image file is a slice.
+/// Which files of the folder are slices. By default a SkyScan reconstruction log in the folder
+/// selects its sections; otherwise the files of the most common numbered name (CTHarvester's
+/// rule), or every image file when no name carries a number.
 #[derive(clap::Args)]
 struct SelectArgs {
     /// Take slices named PREFIX + zero-padded index + .EXT, as CTHarvester's GUI does
@@ -136,10 +137,12 @@ struct SelectArgs {
     /// Digits of the zero-padded index, with --prefix
     #[arg(long, requires = "prefix", help_heading = "Slice selection")]
     index_length: Option<usize>,
-    /// Leave out indices whose file is missing (default: a missing slice is an error)
+    /// Leave out numbers whose file is missing from the selected range (default: a missing
+    /// slice is an error naming it)
     #[arg(long, help_heading = "Slice selection")]
     skip_missing: bool,
-    /// Take every image file of the folder, even when a SkyScan *_rec.log selects a range
+    /// Take every image file of the folder in natural order, ignoring a SkyScan log and
+    /// numbered names
     #[arg(long, conflicts_with = "prefix", help_heading = "Slice selection")]
     all_images: bool,
 }
@@ -187,6 +190,7 @@ impl SelectArgs {
                 })
             }
             _ if self.all_images => Selection::All,
+            _ if self.skip_missing => Selection::AutoSkipMissing,
             _ => Selection::Auto,
         }
     }
@@ -225,7 +229,8 @@ struct BuildArgs {
     #[arg(long, value_enum, default_value_t = Layout::Slices)]
     layout: Layout,
     /// Edge of an input voxel in micrometres, recorded in the outputs (scaled per level)
-    /// [default: `Pixel Size (um)` of a SkyScan log in the folder]
+    /// [default: `Pixel Size (um)` of a SkyScan log in the folder, else the first slice's
+    /// ImageJ unit/spacing or resolution in pixels per cm or inch]
     #[arg(long, value_name = "UM", value_parser = positive_f64)]
     voxel_size: Option<f64>,
     /// Build only the outputs that depend on input slices A..B (B excluded; `A..` to the

@@ -94,6 +94,8 @@ impl Source {
             "dtype": dtype,
             "slices": p.slices,
             "voxel_um": p.voxel_um,
+            // Not compared by `matches`: where the size came from changes no output byte.
+            "voxel_source": p.voxel_source.as_ref().map(|s| s.to_json()),
             "min_size": p.min_size,
             "inputs": self.inputs.iter().map(|f| json!({
                 "name": f.name, "bytes": f.bytes, "mtime_ns": f.mtime_ns,

@@ -67,6 +67,7 @@ impl JsonEvents {
                     "stale": stale,
                     "shard": shard.as_ref().map(|r| [r.start, r.end]),
                     "voxel_um": plan.voxel_um,
+                    "voxel_source": plan.voxel_source.as_ref().map(|s| s.to_json()),
                     "total": to_read,
                     "total_bytes": bytes_to_read,
                 }))

@@ -26,6 +26,7 @@ use crate::output::{
 use crate::plane::Plane;
 use crate::shard;
 use crate::slice::{Opener, ReadMode, ReadPath, SliceFile, Stack};
+use crate::voxel::{self, VoxelSource};
 
 /// CTHarvester's rule: keep halving while a level is wider or taller than this.
 pub const DEFAULT_MIN_SIZE: usize = 500;
@@ -71,6 +72,8 @@ pub struct Plan {
     pub min_size: usize,
     /// Edge of an input voxel in micrometres, if known; level L's is `2^L` times it.
     pub voxel_um: Option<f64>,
+    /// Where `voxel_um` came from.
+    pub voxel_source: Option<VoxelSource>,
     /// Identity of the input files (names, sizes, modification times), written into every
     /// output's header: an output computed from other inputs never passes for complete.
     pub source_id: u64,
@@ -100,6 +103,7 @@ impl Plan {
             levels,
             min_size,
             voxel_um: None,
+            voxel_source: None,
             source_id: 0,
         }
     }
@@ -162,7 +166,8 @@ pub struct BuildOptions {
     pub writer: WriteMode,
     /// How each level is stored.
     pub layout: Layout,
-    /// Edge of an input voxel in micrometres; by default a SkyScan log's `Pixel Size (um)`.
+    /// Edge of an input voxel in micrometres; by default a SkyScan log's `Pixel Size (um)`,
+    /// else the first slice's header ([`crate::voxel`]).
     pub voxel_um: Option<f64>,
     /// Build only the outputs that depend on input slices `a..b` (`b` None: to the end), which
     /// must be aligned to `2^levels` ([`crate::shard`]): a shard of a build split across
@@ -267,15 +272,16 @@ pub struct Summary {
 /// depend on are read.
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
-    let listing = select(&options.input, &options.selection)?;
+    let mut listing = select(&options.input, &options.selection)?;
     let inputs = listing
         .paths
         .iter()
         .map(|p| InputFile::of(p))
         .collect::<Result<Vec<_>>>()?;
-    let stack = Stack::new(listing.paths)?;
+    let stack = Stack::new(std::mem::take(&mut listing.paths))?;
     // The first slice's header sets the geometry; no pixel is read for it yet.
     let first = stack.first(&options.input)?;
+    listing.check_first(first.layout().width, first.layout().height);
     let mut plan = Plan::new(
         first.layout().width,
         first.layout().height,
@@ -283,9 +289,13 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         stack.len(),
         options.min_size,
     );
-    plan.voxel_um = options
-        .voxel_um
-        .or(listing.log.as_ref().and_then(|l| l.pixel_size_um));
+    let voxel = voxel::resolve(
+        options.voxel_um,
+        listing.log.as_ref(),
+        first.path(),
+        first.scale(),
+    );
+    (plan.voxel_um, plan.voxel_source) = voxel.map_or((None, None), |(um, s)| (Some(um), Some(s)));
     plan.source_id = manifest::source_id(&inputs);
     let layout = options.layout;
     let shard = match options.slices {

@@ -22,6 +22,7 @@ use crate::kernel::Sample;
 use crate::layout::{Depth, SliceLayout};
 use crate::plane::Plane;
 use crate::sigbus::{self, Registration};
+use crate::voxel::FileScale;
 
 /// How input files are brought into memory (also the CLI's `--reader`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -316,6 +317,8 @@ pub struct SliceFile {
     pixels: Pixels,
     layout: SliceLayout,
     decoded: Option<String>,
+    /// What a TIFF's header says of its physical scale (the first page's, for a stack).
+    scale: Option<FileScale>,
 }
 
 impl SliceFile {
@@ -326,6 +329,12 @@ impl SliceFile {
     /// The page of a multi-page TIFF this slice is, from 0.
     pub fn page(&self) -> Option<usize> {
         self.page
+    }
+
+    /// What the header says of the pixels' physical size, if it is a TIFF (of a multi-page
+    /// file, the first page).
+    pub fn scale(&self) -> Option<&FileScale> {
+        self.scale.as_ref()
     }
 
     pub fn format(&self) -> Format {
@@ -683,6 +692,7 @@ fn open_file(path: &Path, mode: ReadMode, pool: Option<&BufferPool>) -> Result<S
         layout,
         pixels,
         decoded: decoded.map(str::to_string),
+        scale: None,
     };
     match format {
         Format::Tiff => {
@@ -708,6 +718,9 @@ fn from_tiff(
     dec: &mut ::tiff::decoder::Decoder<Cursor<Shared>>,
     pool: Option<&BufferPool>,
 ) -> Result<SliceFile> {
+    // Read from the IFD already parsed; only the first page's describes a stack.
+    let scale = page.unwrap_or(0) == 0;
+    let scale = scale.then(|| tiff_read::scale(dec));
     let slice = |(layout, pixels), decoded| SliceFile {
         path: path.to_path_buf(),
         page,
@@ -715,6 +728,7 @@ fn from_tiff(
         layout,
         pixels,
         decoded,
+        scale,
     };
     match tiff_read::classify(path, dec, file.len())? {
         tiff_read::TiffRead::Mapped(layout) => Ok(slice((layout, Pixels::File(file)), None)),

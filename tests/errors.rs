@@ -8,9 +8,16 @@ use common::*;
 /// Runs `build` on a copy of bad fixture `name`; checks the exit code, that stderr is one
 /// line naming `file` and containing `reason`, and that no temporary file is left.
 fn check_bad(name: &str, code: i32, file: &str, reason: &str) {
+    check_bad_with(name, &[], code, file, reason);
+}
+
+/// [`check_bad`] with `extra` arguments to `build`.
+fn check_bad_with(name: &str, extra: &[&str], code: i32, file: &str, reason: &str) {
     let work = copy_fixture(&fixtures().join("bad").join(name));
     // Small slices: a low --min-size so that there are levels to build and slices to read.
-    let out = ctpyramid(&["build", work.path().to_str().unwrap(), "--min-size", "4"]);
+    let mut args = vec!["build", work.path().to_str().unwrap(), "--min-size", "4"];
+    args.extend_from_slice(extra);
+    let out = ctpyramid(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
     assert!(!stderr.contains("panicked"), "{name}: {stderr}");
@@ -59,11 +66,12 @@ const BAD: &[(&str, i32, &str, &str)] = &[
     ("not_tiff", 1, "s0.tif", "not a TIFF, BMP, PNG or JPEG file"),
     ("mismatched_size", 1, "", "first slice"),
     ("mismatched_depth", 1, "", "8-bit"),
+    // The most common numbered name is s_rec########.tif: number 1 has no such file.
     (
         "mixed_format",
         1,
-        "s_rec00000001.bmp",
-        "slice is BMP 40x30 8-bit (first slice",
+        "s_rec00000001.tif",
+        "missing: 1 of the numbers 0..2 of s_rec########.tif",
     ),
     (
         "float32",
@@ -79,6 +87,20 @@ const BAD: &[(&str, i32, &str, &str)] = &[
     ("ifd_loop", 1, "stack.tif", "cycle in the list of IFDs"),
     ("bmp_truncated", 1, "", "truncated"),
     ("png_truncated", 1, "", "PNG"),
+    // Issue 13: a section inside the log's First..Last without its file; a gap in the
+    // numbers without a log. Each builds with --skip-missing (tests/fixtures.rs).
+    (
+        "skyscan_missing_section",
+        1,
+        "CO-1__rec00000013.bmp",
+        "missing: 1 of the 8 slices 10..17 do not exist (--skip-missing",
+    ),
+    (
+        "nolog_gap",
+        1,
+        "sample_rec0003.tif",
+        "missing: 1 of the numbers 0..5 of sample_rec####.tif have no file (--skip-missing",
+    ),
     (
         "jpeg_truncated",
         1,
@@ -142,11 +164,26 @@ bad_tests!(
     bmp_truncated,
     png_truncated,
     jpeg_truncated,
+    skyscan_missing_section,
+    nolog_gap,
     fuzz_jpeg_huge_alloc,
     fuzz_png_huge_alloc,
     fuzz_tiff_decode_huge_alloc,
     fuzz_tiff_tag_values_alloc,
 );
+
+/// Every image file of mixed_format, taken with --all-images: a BMP among TIFFs does not
+/// match the first slice.
+#[test]
+fn mixed_format_with_every_image() {
+    check_bad_with(
+        "mixed_format",
+        &["--all-images"],
+        1,
+        "s_rec00000001.bmp",
+        "slice is BMP 40x30 8-bit (first slice",
+    );
+}
 
 #[test]
 fn unwritable_output_is_exit_3() {

@@ -51,8 +51,76 @@ fn check_stack(name: &str) {
         ("buffered", "buffered"),
         ("mmap", "mapped"),
     ] {
-        check_stack_with(name, &["--reader", reader, "--writer", writer]);
+        let mut options = vec!["--reader", reader, "--writer", writer];
+        options.extend_from_slice(selection_of(name));
+        check_stack_with(name, &options);
     }
+}
+
+/// The selection options a stack is built with: natsort's numbers 1, 2, 3, 10, 11 have a
+/// gap (its default build fails, see `natsort_has_a_gap`).
+fn selection_of(name: &str) -> &'static [&'static str] {
+    match name {
+        "natsort" => &["--skip-missing"],
+        _ => &[],
+    }
+}
+
+/// natsort by the default rule: the numbers of `s<n>.tif` stop at 3 and go on at 10, an
+/// error naming s4.tif; every image in natural order (`--all-images`) builds the same
+/// pyramid as `--skip-missing`.
+#[test]
+fn natsort_has_a_gap() {
+    let work = copy_fixture(&fixtures().join("stacks").join("natsort"));
+    let out = ctpyramid(&["build", work.path().to_str().unwrap(), "--min-size", "2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("s4.tif: missing: 6 of the numbers 1..11 of s<n>.tif"),
+        "{stderr}"
+    );
+    check_stack_with("natsort", &["--all-images"]);
+}
+
+/// The bad folders of issue 13 fail by default (tests/errors.rs) and build with
+/// `--skip-missing`, leaving out the missing number: compared with their expected pyramid.
+#[test]
+fn skip_missing_builds_the_folders_with_a_gap() {
+    for name in ["skyscan_missing_section", "nolog_gap"] {
+        let input = fixtures().join("bad").join(name);
+        check_build(&input, name, &["--skip-missing"]);
+    }
+}
+
+/// A folder of slices and NRecon's preview, without a log: the slices are built (the
+/// stack test `nolog_preview`), and build names the preview as left out, in one line.
+#[test]
+fn a_preview_without_a_log_is_named_as_left_out() {
+    let work = copy_fixture(&fixtures().join("stacks").join("nolog_preview"));
+    let out = ctpyramid(&["build", work.path().to_str().unwrap(), "--min-size", "8"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let left: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("left out"))
+        .collect();
+    assert_eq!(
+        left,
+        ["left out: sample_spr.bmp (not sample_rec####.tif; --all-images takes every image)"],
+        "{stderr}"
+    );
+    // With every image the preview is a slice of another size: refused, naming it.
+    let out = ctpyramid(&[
+        "build",
+        work.path().to_str().unwrap(),
+        "--min-size",
+        "8",
+        "--all-images",
+        "--force",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sample_spr.bmp"), "{stderr}");
 }
 
 /// `--sync` flushes every file before naming it (on the writer thread, or in line for
@@ -66,10 +134,15 @@ fn sync_builds_the_same_pyramid() {
 }
 
 fn check_stack_with(name: &str, options: &[&str]) {
-    let input = fixtures().join("stacks").join(name);
+    check_build(&fixtures().join("stacks").join(name), name, options);
+}
+
+/// Builds a copy of the folder `input` with `options` and compares every output with
+/// `expected/<name>`.
+fn check_build(input: &Path, name: &str, options: &[&str]) {
     let expected = fixtures().join("expected").join(name);
     let (min_size, levels) = manifest(&expected);
-    let work = copy_fixture(&input);
+    let work = copy_fixture(input);
     let dir = work.path().to_str().unwrap();
     let min_size = min_size.to_string();
     let mut args = vec!["build", dir, "--min-size", &min_size, "--quiet"];
@@ -171,6 +244,7 @@ stack_tests!(
     multipage_imagej,
     multipage_lzw,
     natsort,
+    nolog_preview,
     packbits,
     png16,
     png8,
@@ -179,6 +253,7 @@ stack_tests!(
     rgb_tiff,
     single,
     skyscan_log,
+    skyscan_tif,
     tiled,
     tiled_lzw,
     u16_be,
@@ -194,5 +269,8 @@ stack_tests!(
     u16_twin,
     u8_lzw_pred,
     u8_pillow,
+    voxel_cm,
+    voxel_dpi,
+    voxel_imagej,
     wide_two_levels,
 );

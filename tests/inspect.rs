@@ -505,3 +505,119 @@ fn pyramid_state_follows_the_manifest() {
     assert_eq!(state(&["--out", s(elsewhere.path())]), "incomplete");
     assert_eq!(state(&["--out", s(&elsewhere.path().join("none"))]), "none");
 }
+
+// --- Folders as NRecon leaves them, CTHarvester's rule, voxel size (issue 13) -------------
+
+/// A reconstruction folder with TIF slices from section 100, leftovers 99 and 106, the
+/// `_spr.bmp` preview and the projections' acquisition log beside the reconstruction log:
+/// the log's sections, the scanner and software, the voxel size with its source.
+#[test]
+fn nrecon_folder_with_two_logs() {
+    let dir = fixture_stack("skyscan_tif");
+    let (out, json) = inspect_json(dir.path(), &["--min-size", "8"]);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let expected: Vec<String> = (100..=105)
+        .map(|i| format!("bone_7um__rec{i:08}.tif"))
+        .collect();
+    assert_eq!(listed_names(&json), expected);
+    assert_eq!(
+        json["left_out"],
+        serde_json::json!([
+            "bone_7um__rec00000099.tif",
+            "bone_7um__rec00000106.tif",
+            "bone_7um__rec_spr.bmp"
+        ])
+    );
+    assert_eq!(
+        json["rule"],
+        "slices bone_7um__rec00000100..00000105.tif as bone_7um__rec.log says"
+    );
+    assert_eq!(json["log"]["file"], "bone_7um__rec.log");
+    assert_eq!(json["log"]["scanner"], "SkyScan1272");
+    assert_eq!(json["log"]["software"], "NRecon Version: 1.7.4.6");
+    assert_eq!(
+        (json["log"]["first"].as_u64(), json["log"]["last"].as_u64()),
+        (Some(100), Some(105))
+    );
+    assert_eq!(json["voxel_um"].as_f64(), Some(4.5));
+    assert_eq!(
+        json["voxel_source"],
+        serde_json::json!({"from": "log", "file": "bone_7um__rec.log"})
+    );
+    let text = text_of(&inspect(dir.path(), &["--min-size", "8"]).stdout);
+    for want in [
+        "  slices bone_7um__rec00000100..00000105.tif as bone_7um__rec.log says\n",
+        "  left out: bone_7um__rec00000099.tif, bone_7um__rec00000106.tif, bone_7um__rec_spr.bmp \
+         (not sections 100..105 of bone_7um__rec.log; --all-images takes every image)\n",
+        "  scanner: SkyScan1272, NRecon Version: 1.7.4.6\n",
+        "  voxel: 4.5 um, from bone_7um__rec.log (Pixel Size (um))\n",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text}");
+    }
+}
+
+/// A log whose Result Image Width disagrees with the files: one line says so, in inspect
+/// and in build, and the build goes on (the files are what they are).
+#[test]
+fn a_log_that_disagrees_with_the_files_is_said_in_one_line() {
+    let dir = fixture_stack("skyscan_tif");
+    let log = dir.path().join("bone_7um__rec.log");
+    let bytes = std::fs::read(&log).unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(text.contains("Result Image Width (pixels)=40\r\n"));
+    // Byte for byte but the width: the Latin-1 bytes stay as they are.
+    let at = bytes
+        .windows(30)
+        .position(|w| w == b"Result Image Width (pixels)=40")
+        .unwrap();
+    let mut edited = bytes.clone();
+    edited[at + 28] = b'8';
+    std::fs::write(&log, edited).unwrap();
+    let want = "bone_7um__rec.log says the slices are 80x30 (Result Image Width/Height), the \
+                files are 40x30: the log may describe another reconstruction";
+    let out = inspect(dir.path(), &["--min-size", "8"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = text_of(&out.stdout);
+    assert!(text.contains(&format!("  {want}\n")), "{text}");
+    let out = ctpyramid(&["build", s(dir.path()), "--min-size", "8"]);
+    let stderr = text_of(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| *l == want).count(), 1, "{stderr}");
+}
+
+/// No log: CTHarvester's rule, and the preview named as left out.
+#[test]
+fn most_common_numbered_name_without_a_log() {
+    let dir = fixture_stack("nolog_preview");
+    let (out, json) = inspect_json(dir.path(), &["--min-size", "8"]);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(json["slices"], 5);
+    assert_eq!(json["left_out"], serde_json::json!(["sample_spr.bmp"]));
+    assert_eq!(
+        json["rule"],
+        "slices sample_rec####.tif, 0..4: the most common numbered name, 5 of the 6 images"
+    );
+    assert_eq!(json["log"], Value::Null);
+    assert_eq!(json["voxel_um"], Value::Null);
+    let text = text_of(&inspect(dir.path(), &["--min-size", "8"]).stdout);
+    assert!(
+        text.contains(
+            "  left out: sample_spr.bmp (not sample_rec####.tif; --all-images takes every image)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  voxel: unknown"), "{text}");
+}
+
+#[test]
+fn voxel_size_from_a_files_header_is_shown_with_its_source() {
+    let dir = fixture_stack("voxel_dpi");
+    let (_, json) = inspect_json(dir.path(), &["--min-size", "8"]);
+    assert_eq!(json["voxel_um"].as_f64(), Some(12.5));
+    assert_eq!(json["voxel_source"]["from"], "resolution");
+    let text = text_of(&inspect(dir.path(), &["--min-size", "8"]).stdout);
+    assert!(
+        text.contains("  voxel: 12.5 um, from s_rec00000000.tif (XResolution 2032 per inch)\n"),
+        "{text}"
+    );
+}

@@ -511,6 +511,71 @@ fn slice_files_carry_the_logged_pixel_size() {
     assert_eq!(per_level, [Some(25.0), Some(50.0), Some(100.0)]);
 }
 
+/// Without a log or `--voxel-size`, the first slice's header gives the voxel size: an
+/// ImageJ description (tifffile `imagej=True`, unit=um), XResolution per centimetre
+/// (tifffile) or per inch (Pillow `dpi=`), each 12.5 um as fixtures/generate.py wrote it.
+/// pyramid.json, the plan event and every output say so.
+#[test]
+fn voxel_size_from_the_files_headers() {
+    for (name, from, detail) in [
+        ("voxel_imagej", "imagej", "ImageJ unit=um, XResolution 0.08"),
+        ("voxel_cm", "resolution", "XResolution 800 per centimetre"),
+        ("voxel_dpi", "resolution", "XResolution 2032 per inch"),
+    ] {
+        let stack = fixture_stack(name);
+        let out = tempfile::tempdir().unwrap();
+        let (plan, _) = build_ok(&[s(stack.path()), "--min-size", "8", "--out", s(out.path())]);
+        let source = serde_json::json!({
+            "from": from, "file": "s_rec00000000.tif", "detail": detail,
+        });
+        assert_eq!(plan["voxel_um"].as_f64(), Some(12.5), "{name}: {plan}");
+        assert_eq!(plan["voxel_source"], source, "{name}: {plan}");
+        let m = manifest_of(out.path());
+        assert_eq!(m["voxel_um"].as_f64(), Some(12.5), "{name}: {m}");
+        assert_eq!(m["voxel_source"], source, "{name}: {m}");
+        for level in 1..=3 {
+            check_slice_scale(out.path(), level, 12.5 * f64::from(1u32 << level));
+        }
+    }
+    // tifffile's default resolution (1/1, no unit) is no size.
+    let stack = fixture_stack("u16_le_strip1");
+    let (plan, _) = build_ok(&[s(stack.path()), "--min-size", "8"]);
+    assert_eq!(plan["voxel_um"], Value::Null, "{plan}");
+    assert_eq!(plan["voxel_source"], Value::Null, "{plan}");
+}
+
+/// The log comes before the files' headers, and --voxel-size before both.
+#[test]
+fn voxel_size_precedence_and_source() {
+    let stack = fixture_stack("skyscan_log");
+    let (plan, _) = build_ok(&[s(stack.path()), "--min-size", "4"]);
+    assert_eq!(
+        plan["voxel_source"],
+        serde_json::json!({"from": "log", "file": "CO-1__rec.log"})
+    );
+    let m = manifest_of(&stack.path().join(".thumbnail"));
+    assert_eq!(m["voxel_source"], plan["voxel_source"], "{m}");
+    let stack = fixture_stack("voxel_cm");
+    let (plan, _) = build_ok(&[s(stack.path()), "--min-size", "8", "--voxel-size", "3"]);
+    assert_eq!(plan["voxel_um"].as_f64(), Some(3.0), "{plan}");
+    assert_eq!(plan["voxel_source"], serde_json::json!({"from": "option"}));
+}
+
+/// A pyramid.json written before the voxel source was recorded (no `voxel_source` key) is
+/// still the record of a complete pyramid: a rerun keeps every file.
+#[test]
+fn a_manifest_without_voxel_source_is_not_stale() {
+    let stack = fixture_stack("skyscan_log");
+    build_ok(&[s(stack.path()), "--min-size", "4"]);
+    let path = stack.path().join(".thumbnail").join("pyramid.json");
+    let mut m = manifest_of(&stack.path().join(".thumbnail"));
+    m.as_object_mut().unwrap().remove("voxel_source").unwrap();
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let (plan, done) = build_ok(&[s(stack.path()), "--min-size", "4"]);
+    assert_eq!(plan["stale"], false, "{plan}");
+    assert_eq!(done["files_written"], 0, "{done}");
+}
+
 #[test]
 fn stack_files_carry_the_logged_voxel_size_for_imagej() {
     let stack = fixture_stack("skyscan_log");
@@ -794,7 +859,7 @@ fn manifest_describes_a_skyscan_pyramid() {
 #[test]
 fn manifest_lists_inputs_in_slice_order() {
     let stack = fixture_stack("natsort");
-    build_ok(&[s(stack.path()), "--min-size", "2"]);
+    build_ok(&[s(stack.path()), "--min-size", "2", "--all-images"]);
     let inputs: Vec<PathBuf> = ["s1", "s2", "s3", "s10", "s11"]
         .iter()
         .map(|n| stack.path().join(format!("{n}.tif")))

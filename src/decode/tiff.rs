@@ -8,6 +8,7 @@
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
+use tiff::decoder::ifd::Value;
 use tiff::decoder::{ChunkType, Decoder, Limits};
 use tiff::tags::{ByteOrder, CompressionMethod, PlanarConfiguration, SampleFormat, Tag};
 use tiff::{ColorType, TiffError, TiffFormatError};
@@ -15,6 +16,7 @@ use tiff::{ColorType, TiffError, TiffFormatError};
 use crate::decode::Buffer;
 use crate::error::{Error, Result};
 use crate::layout::{Depth, Encoding, SliceLayout};
+use crate::voxel::FileScale;
 
 /// How an image of a TIFF file can be read.
 pub enum TiffRead {
@@ -231,6 +233,52 @@ pub fn decode<R: Read + Seek>(
     Ok(SliceLayout::contiguous(
         h.width, h.height, h.depth, encoding,
     ))
+}
+
+/// What the decoder's current image says of its physical scale (see [`FileScale`]), from
+/// the tags of the IFD already parsed. The scale is optional: a tag that cannot be read is
+/// left out rather than failing the slice. Reads at most 4 KiB of ImageDescription (ImageJ's
+/// is a few lines) and single-valued resolutions, whatever counts a header claims.
+pub fn scale<R: Read + Seek>(dec: &mut Decoder<R>) -> FileScale {
+    const DESCRIPTION_BYTES: usize = 4096;
+    let mut description = [0u8; DESCRIPTION_BYTES];
+    let imagej = match dec
+        .image_ifd()
+        .find_tag_bytes(Tag::ImageDescription, &mut description, 0)
+    {
+        Ok(Some(len)) => {
+            let text = &description[..len.min(DESCRIPTION_BYTES)];
+            let text = text.split(|&b| b == 0).next().unwrap_or_default();
+            // ImageJ writes ASCII; a unit like µm may come as one Latin-1 byte.
+            text.starts_with(b"ImageJ=")
+                .then(|| match std::str::from_utf8(text) {
+                    Ok(t) => t.to_string(),
+                    Err(_) => text.iter().map(|&b| char::from(b)).collect(),
+                })
+        }
+        _ => None,
+    };
+    let mut rational = |tag: Tag| {
+        if !matches!(dec.image_ifd().find_entry(tag), Some(e) if e.count() == 1) {
+            return None;
+        }
+        match dec.find_tag(tag) {
+            Ok(Some(Value::Rational(n, d))) if d != 0 => Some(f64::from(n) / f64::from(d)),
+            _ => None,
+        }
+    };
+    let x_resolution = rational(Tag::XResolution);
+    let y_resolution = rational(Tag::YResolution);
+    let unit = dec
+        .find_tag_unsigned::<u16>(Tag::ResolutionUnit)
+        .ok()
+        .flatten();
+    FileScale {
+        imagej,
+        x_resolution,
+        y_resolution,
+        unit,
+    }
 }
 
 /// Moves `dec` to page `page` of a multi-page file (the one after its current page), reading
