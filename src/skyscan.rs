@@ -371,6 +371,14 @@ mod tests {
         );
     }
 
+    /// Why the log `text` cannot select the slices.
+    fn unusable(text: &str) -> String {
+        match SkyScanLog::parse(Path::new("/d/scan__rec.log"), text.as_bytes()) {
+            LogFile::Unusable(reason) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn keys_of_other_sections_never_stand_in() {
         // The slices' prefix only in [Acquisition] (and a [Reconstruction] without one):
@@ -378,35 +386,30 @@ mod tests {
         let text = "[Acquisition]\r\nFilename Prefix=scan_\r\nFilename Index Length=8\r\n\
                     [Reconstruction]\r\nFirst Section=0\r\nLast Section=9\r\n\
                     Result File Type=BMP\r\n";
-        match SkyScanLog::parse(Path::new("/d/scan__rec.log"), text.as_bytes()) {
-            LogFile::Unusable(reason) => assert_eq!(
-                reason,
-                "scan__rec.log: no Filename Prefix in its [File name convention] section"
-            ),
-            other => panic!("{other:?}"),
-        }
-        let text = "[Reconstruction]\r\nFirst Section=3\r\nLast Section=1\r\n\
-                    Result File Type=BMP\r\n[File name convention]\r\nFilename Prefix=s\r\n\
-                    Filename Index Length=8\r\n";
-        match SkyScanLog::parse(Path::new("s.log"), text.as_bytes()) {
-            LogFile::Unusable(reason) => assert!(reason.contains("after Last Section"), "{reason}"),
-            other => panic!("{other:?}"),
-        }
-        let text = "[Reconstruction]\r\nFirst Section=0\r\nLast Section=1\r\n\
-                    Result File Type=RAW\r\n[File name convention]\r\nFilename Prefix=s\r\n\
-                    Filename Index Length=8\r\n";
-        match SkyScanLog::parse(Path::new("s.log"), text.as_bytes()) {
-            LogFile::Unusable(reason) => assert!(reason.contains("RAW"), "{reason}"),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            unusable(text),
+            "scan__rec.log: no Filename Prefix in its [File name convention] section"
+        );
+    }
+
+    #[test]
+    fn impossible_values_make_a_log_unusable() {
+        let log = |first: &str, last: &str, file_type: &str| {
+            format!(
+                "[Reconstruction]\r\nFirst Section={first}\r\nLast Section={last}\r\n\
+                 Result File Type={file_type}\r\n[File name convention]\r\n\
+                 Filename Prefix=s\r\nFilename Index Length=8\r\n"
+            )
+        };
+        let reason = unusable(&log("3", "1", "BMP"));
+        assert!(reason.contains("after Last Section"), "{reason}");
+        let reason = unusable(&log("0", "1", "RAW"));
+        assert!(reason.contains("RAW"), "{reason}");
         // A range no reconstruction has: refused, not looked up number by number.
-        let text = text
-            .replace("RAW", "BMP")
-            .replace("Last Section=1", "Last Section=99999999999");
-        match SkyScanLog::parse(Path::new("s.log"), text.as_bytes()) {
-            LogFile::Unusable(reason) => assert!(reason.contains("more than"), "{reason}"),
-            other => panic!("{other:?}"),
-        }
+        let reason = unusable(&log("0", "99999999999", "BMP"));
+        assert!(reason.contains("more than"), "{reason}");
+        let reason = unusable(&log("x", "1", "BMP"));
+        assert!(reason.contains("First Section=x"), "{reason}");
     }
 
     #[test]
