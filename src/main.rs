@@ -42,8 +42,10 @@ enum Command {
         #[command(flatten)]
         args: BuildArgs,
     },
-    /// Describe a stack and how `build` would read it (format, size, zero-copy or decoded,
-    /// levels, problems) without writing anything. Exits 1 if `build` would refuse a slice.
+    /// Describe a stack and how `build` would read it without writing anything: which files
+    /// are slices by which rule and why, the files left out, the scanner and software of a
+    /// SkyScan log, the voxel size and its source, format, size, zero-copy or decoded,
+    /// levels, problems. Exits 1 if `build` would refuse a slice.
     Inspect {
         /// Folder of slices, or a multi-page TIFF
         path: PathBuf,
