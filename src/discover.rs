@@ -160,7 +160,16 @@ pub fn select(input: &Path, selection: &Selection) -> Result<Listing> {
     let logs = skyscan::reconstruction_logs(&folder.logs);
     let why_no_log = match logs.as_slice() {
         [] => None,
-        [(_, LogFile::Reconstruction(log))] => return by_log(&folder, log.clone(), skip_missing),
+        [(_, LogFile::Reconstruction(log))] => match by_log(&folder, log.clone(), skip_missing) {
+            // A log none of whose slices is here describes another folder (copied along,
+            // or the slices renamed since): the files decide.
+            Err(_) if by_log(&folder, log.clone(), true).is_err() => Some(format!(
+                "{}: none of its slices {} is here: the log is not used",
+                file_name(&log.path),
+                log.describe()
+            )),
+            listing => return listing,
+        },
         [(_, LogFile::Unusable(reason))] => Some(format!("{reason}: the log is not used")),
         several => Some(format!(
             "{} reconstruction logs ({}): none is used, which one describes the slices would be \
@@ -634,6 +643,26 @@ mod tests {
             "{}",
             listing.rule
         );
+    }
+
+    #[test]
+    fn a_log_none_of_whose_slices_is_here_is_not_used() {
+        let dir = folder(&["renamed0001.bmp", "renamed0002.bmp"]);
+        std::fs::write(dir.path().join("CO-1__rec.log"), LOG).unwrap();
+        let listing = select(dir.path(), &Selection::Auto).unwrap();
+        assert_eq!(
+            names(&listing.paths),
+            ["renamed0001.bmp", "renamed0002.bmp"]
+        );
+        assert!(
+            listing.rule.starts_with(
+                "CO-1__rec.log: none of its slices CO-1__rec00000010..00000012.bmp is here: the \
+                 log is not used; slices renamed####.bmp"
+            ),
+            "{}",
+            listing.rule
+        );
+        assert!(listing.log.is_none());
     }
 
     #[test]
