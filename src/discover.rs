@@ -814,6 +814,28 @@ mod tests {
         assert!(matches!(err, Error::Usage(_)), "{err}");
     }
 
+    proptest::proptest! {
+        /// Any file names (digits at the end or not, non-ASCII, huge numbers, several
+        /// extensions): the rule picks slices or says why not, never a panic, and the slices
+        /// and the files left out are every image file exactly once.
+        #[test]
+        fn any_names_are_selected_without_panic(
+            names in proptest::collection::btree_set("[a-c\u{e9}_.]{0,3}[0-9]{0,22}\\.(tif|TIFF|bmp|png|log)", 0..12),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for name in &names {
+                std::fs::write(dir.path().join(name), b"x").unwrap();
+            }
+            for selection in [Selection::Auto, Selection::AutoSkipMissing] {
+                if let Ok(listing) = select(dir.path(), &selection) {
+                    let images = list_slices(dir.path()).map(|p| p.len()).unwrap_or(0);
+                    proptest::prop_assert_eq!(listing.paths.len() + listing.left_out.len(), images);
+                    proptest::prop_assert!(!listing.rule.is_empty());
+                }
+            }
+        }
+    }
+
     #[test]
     fn many_left_out_stay_one_line() {
         let mut files: Vec<String> = (0..10).map(|i| format!("s{i:03}.tif")).collect();

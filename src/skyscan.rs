@@ -425,6 +425,26 @@ mod tests {
         assert!(lines[0].contains("421..2050 are 1630"), "{lines:?}");
     }
 
+    proptest::proptest! {
+        /// Any bytes, and NRecon's log with any byte changed: a log, an unusable one or none,
+        /// never a panic.
+        #[test]
+        fn any_log_bytes_are_read_without_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            at in 0usize..4096,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let _ = SkyScanLog::parse(Path::new("x.log"), &bytes);
+            let mut log = nrecon_log();
+            let i = at % log.len();
+            log[i] = byte;
+            if let LogFile::Reconstruction(l) = SkyScanLog::parse(Path::new("x.log"), &log) {
+                proptest::prop_assert!(l.first <= l.last && l.step >= 1);
+                let _ = (l.describe(), l.disagreements(1, 1), l.sections().take(3).count());
+            }
+        }
+    }
+
     #[test]
     fn a_step_names_every_other_section() {
         let mut log = parsed(&nrecon_log());
