@@ -428,7 +428,7 @@ struct Folder {
     images: Vec<(String, PathBuf)>,
     /// `*.log` files, by name.
     logs: Vec<PathBuf>,
-    /// Every entry by its lowercased name: scanner PCs run Windows, where `.BMP` and `.bmp`
+    /// Every file by its lowercased name: scanner PCs run Windows, where `.BMP` and `.bmp`
     /// are the same file.
     by_name: HashMap<String, PathBuf>,
 }
@@ -454,12 +454,20 @@ impl Folder {
             if name.starts_with('.') {
                 continue;
             }
+            // The type read with the listing (no stat) unless it is a link: a link to a
+            // file counts as one, so a folder of links to slices works.
+            let is_file = match entry.file_type() {
+                Ok(t) if !t.is_symlink() => t.is_file(),
+                _ => path.is_file(),
+            };
+            if !is_file {
+                continue;
+            }
             let name = name.to_string();
             folder.by_name.insert(name.to_lowercase(), path.clone());
-            // is_file follows symlinks, so a folder of links to slices works.
-            if is_slice_name(&name) && path.is_file() {
+            if is_slice_name(&name) {
                 folder.images.push((name, path));
-            } else if name.to_ascii_lowercase().ends_with(".log") && path.is_file() {
+            } else if name.to_ascii_lowercase().ends_with(".log") {
                 folder.logs.push(path);
             }
         }
@@ -502,8 +510,7 @@ impl Folder {
             let stem = name(number).to_lowercase();
             let found = exts
                 .iter()
-                .find_map(|e| self.by_name.get(&format!("{stem}.{e}")))
-                .filter(|p| p.is_file());
+                .find_map(|e| self.by_name.get(&format!("{stem}.{e}")));
             match found {
                 Some(path) => files.push(path.clone()),
                 None => missing.push(number),
@@ -558,6 +565,10 @@ fn file_name(path: &Path) -> String {
 mod tests {
     use super::*;
 
+    fn names(paths: &[PathBuf]) -> Vec<String> {
+        paths.iter().map(|p| file_name(p)).collect()
+    }
+
     #[test]
     fn extensions_are_case_insensitive() {
         assert!(is_slice_name("a.tif"));
@@ -581,6 +592,20 @@ mod tests {
             .map(|p| file_name(p))
             .collect();
         assert_eq!(names, ["s1.tiff", "s2.TIF", "s10.tif"]);
+        // A link to a file is a file; a link to a folder or to nothing is not.
+        #[cfg(unix)]
+        {
+            let link = |to: &str, name: &str| {
+                std::os::unix::fs::symlink(dir.path().join(to), dir.path().join(name)).unwrap()
+            };
+            link("s10.tif", "s11.tif");
+            link("sub.tif", "s12.tif");
+            link("gone.tif", "s13.tif");
+            assert_eq!(
+                super::tests::names(&list_slices(dir.path()).unwrap()),
+                ["s1.tiff", "s2.TIF", "s10.tif", "s11.tif"]
+            );
+        }
     }
 
     const LOG: &str = "[System]\r\nScanner=Skyscan1173\r\n[Acquisition]\r\n\
@@ -588,10 +613,6 @@ mod tests {
         Pixel Size (um)=12.50\r\nResult File Type=BMP\r\nFirst Section=10\r\n\
         Last Section=12\r\n[File name convention]\r\nFilename Index Length=8\r\n\
         Filename Prefix=CO-1__rec\r\n";
-
-    fn names(paths: &[PathBuf]) -> Vec<String> {
-        paths.iter().map(|p| file_name(p)).collect()
-    }
 
     fn folder(names: &[&str]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
