@@ -540,8 +540,8 @@ impl Folder {
 }
 
 /// Every image file directly inside `dir`, in natural order of their names (`s2.tif` before
-/// `s10.tif`), as scanner software numbers them and CTHarvester sorts them; see
-/// [`Folder::read`] for what is skipped.
+/// `s10.tif`), as scanner software numbers them and CTHarvester sorts them. Subfolders, other
+/// files and hidden files (`.name`, macOS's `._name.tif` companions among them) are skipped.
 pub fn list_slices(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(Folder::read(dir)?.every_image("")?.paths)
 }
