@@ -139,6 +139,7 @@ impl SelectArgs {
                 }))
             }
             (None, None, None, None, None) if self.all_images => Ok(Selection::All),
+            (None, None, None, None, None) if self.skip_missing => Ok(Selection::AutoSkipMissing),
             (None, None, None, None, None) => Ok(Selection::Auto),
             _ => Err(PyValueError::new_err(
                 "prefix, ext, first, last and index_length select slices together: give all \
@@ -238,7 +239,8 @@ fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
 /// What the build thread reports to the calling thread.
 enum Message {
     Event(Value),
-    Done(Result<Summary, Failure>),
+    /// Boxed: a summary is far larger than an event, and one is sent per build.
+    Done(Box<Result<Summary, Failure>>),
 }
 
 enum Failure {
@@ -312,7 +314,7 @@ fn run(
                 Ok(Err(e)) => Err(Failure::Library(e)),
                 Err(panic) => Err(Failure::Panic(panic_text(panic.as_ref()))),
             };
-            let _ = tx.send(Message::Done(result));
+            let _ = tx.send(Message::Done(Box::new(result)));
         })
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the build thread: {e}")))?;
 
@@ -342,7 +344,7 @@ fn run(
         rx = Some(receiver);
         let live = raised.is_none() && !cancel.load(Ordering::Relaxed);
         match message {
-            Ok(Message::Done(result)) => break result,
+            Ok(Message::Done(result)) => break *result,
             Ok(Message::Event(value)) if live => stop(listener.event(py, value), &mut raised),
             Ok(Message::Event(_)) => {}
             Err(mpsc::RecvTimeoutError::Timeout) if live => stop(listener.tick(py), &mut raised),

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
+import ctpyramid
 from ct_thumbnail import build_thumbnails, build_thumbnails_optimized
 from stacks import (assert_complete_or_absent, assert_pyramid, copy_stack, json_lines,
                       phantom, reference, tree_bytes, write_stack)
@@ -213,9 +214,14 @@ def test_selection_arguments_skip_missing_numbers(tmp_path, cli):
     cli("build", tmp_path / "c", "--prefix", "CO-1__rec", "--ext", "tif", "--first", 10,
         "--last", 19, "--index-length", 4, "--skip-missing", "--quiet")
     assert tree_bytes(tmp_path / "s" / ".thumbnail") == tree_bytes(tmp_path / "c" / ".thumbnail")
-    # Without all five, the default selection: every image of the folder.
-    build_thumbnails(str(tmp_path / "s"), None, "CO-1__rec", "tif", 10, 19)
-    assert_pyramid(tmp_path / "s" / ".thumbnail", reference(np.concatenate([kept, other])))
+    # Without all five, ctpyramid's default selection: the most common numbered name,
+    # CO-1__rec####.tif, whose number 14 has no file: an error naming it.
+    with pytest.raises(ValueError, match="CO-1__rec0014.tif: missing"):
+        build_thumbnails(str(tmp_path / "s"), None, "CO-1__rec", "tif", 10, 19)
+    # ctpyramid.build's skip_missing leaves it out, and other.tif (not that name) too.
+    out = tmp_path / "default"
+    ctpyramid.build(tmp_path / "s", out, skip_missing=True)
+    assert_pyramid(out, reference(kept))
 
 
 def test_the_gil_is_released(tmp_path, slow_stack):
