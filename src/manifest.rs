@@ -136,7 +136,7 @@ pub fn remove(out_root: &Path) -> Result<()> {
 }
 
 /// Holds an exclusive lock on the output folder until dropped: shards deciding whether the
-/// pyramid is complete take turns. The folder itself is locked, so no lock file is left.
+/// pyramid is complete take turns. No lock file is left (see [`crate::platform::lock_dir`]).
 pub fn lock(out_root: &Path) -> Result<crate::platform::DirLock> {
     crate::platform::lock_dir(out_root).map_err(|e| Error::write(out_root, e))
 }
@@ -156,6 +156,6 @@ pub fn write(out_root: &Path, manifest: &Value, durable: bool) -> Result<PathBuf
         file.sync_all().map_err(err)?;
     }
     drop(file);
-    std::fs::rename(&tmp, &path).map_err(err)?;
+    crate::platform::rename(&tmp, &path).map_err(err)?;
     Ok(path)
 }

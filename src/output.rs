@@ -160,7 +160,7 @@ fn publish(mut tmp: TemporaryFile, file: &File, final_path: &Path, durable: bool
         if durable {
             file.sync_all()?;
         }
-        std::fs::rename(&tmp.path, final_path)?;
+        platform::rename(&tmp.path, final_path)?;
         if durable {
             if let Some(dir) = final_path.parent() {
                 platform::sync_dir(dir)?;

@@ -106,6 +106,14 @@ pub fn reserve(file: &File, len: u64) -> io::Result<()> {
     os::reserve(file, len)
 }
 
+/// Renames `from` to `to`, replacing `to` if it exists. On Windows, where POSIX rename
+/// semantics are missing (older versions, wine), replacing a file that another process has
+/// open fails with "access denied": a shard reading `pyramid.json`, a viewer, a virus scanner.
+/// Such handles are short-lived, so the rename is retried for up to 2 s there.
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    os::rename(from, to)
+}
+
 /// Makes a rename in `dir` durable (`fsync` of the folder on Unix). Nothing on Windows: a
 /// folder cannot be opened as a file there, and NTFS journals the rename itself.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -217,6 +225,23 @@ mod tests {
         assert_eq!(bytes.len(), 64);
         assert_eq!(&bytes[..4], b"head");
         assert!(bytes[4..60].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_rename_replaces_a_file_another_handle_holds_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("new"), dir.path().join("pyramid.json"));
+        std::fs::write(&from, b"new").unwrap();
+        std::fs::write(&to, b"old").unwrap();
+        let reader = File::open(&to).unwrap();
+        // Closed a moment later, as a shard reading the manifest closes it.
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(reader);
+        });
+        rename(&from, &to).unwrap();
+        closer.join().unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"new");
     }
 
     #[test]

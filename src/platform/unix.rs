@@ -137,6 +137,10 @@ pub fn reserve(file: &File, len: u64) -> io::Result<()> {
     file.set_len(len)
 }
 
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::rename(from, to)
+}
+
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

@@ -76,6 +76,23 @@ pub fn reserve(file: &File, len: u64) -> io::Result<()> {
     file.set_len(len)
 }
 
+pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e)
+                if e.kind() == io::ErrorKind::PermissionDenied
+                    && start.elapsed() < Duration::from_secs(2) =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            done => return done,
+        }
+    }
+}
+
 pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
