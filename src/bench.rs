@@ -112,6 +112,14 @@ impl Report {
 /// Runs every method `runs` times, methods interleaved run by run so that a machine's drift
 /// (another job, thermal limits) spreads over all of them.
 pub fn bench(options: &BenchOptions) -> Result<Report> {
+    if options.cold && !crate::platform::CAN_EVICT {
+        return Err(Error::Usage(
+            "--cold: this system cannot drop files from the page cache without privileges; \
+             clear it with the system's tool (macOS `sudo purge`, Windows RAMMap) and run \
+             without --cold"
+                .into(),
+        ));
+    }
     let listing = select(&options.input, &options.selection)?;
     let files = listing.paths.clone();
     let stack = Stack::new(listing.paths)?;
@@ -165,9 +173,7 @@ pub fn bench(options: &BenchOptions) -> Result<Report> {
 fn evict(files: &[PathBuf]) {
     for path in files {
         if let Ok(file) = File::open(path) {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
-            drop(file);
+            crate::platform::evict(&file);
         }
     }
 }

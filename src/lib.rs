@@ -23,6 +23,7 @@ pub mod layout;
 pub mod manifest;
 pub mod output;
 pub mod plane;
+pub mod platform;
 pub mod progress;
 pub mod pyramid;
 pub mod shard;

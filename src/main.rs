@@ -3,8 +3,6 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
@@ -12,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ctpyramid::discover::{Pattern, Selection};
 use ctpyramid::output::WriteMode;
+use ctpyramid::platform::Interrupts as Signals;
 use ctpyramid::{build, BuildOptions, Event, Layout, ReadMode, Summary};
 
 const EXIT_CODES: &str = "\
@@ -70,7 +69,7 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Drop the files from the page cache before every run (posix_fadvise, no root
-        /// needed), to measure the disk rather than memory
+        /// needed), to measure the disk rather than memory. Linux only
         #[arg(long)]
         cold: bool,
         /// Print JSON instead of a table
@@ -356,38 +355,6 @@ enum Progress {
     None,
 }
 
-/// Set by SIGINT or SIGTERM; a second signal exits at once (130 or 143).
-struct Signals {
-    cancel: Arc<AtomicBool>,
-    term: Arc<AtomicBool>,
-}
-
-impl Signals {
-    fn install() -> Signals {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        use signal_hook::flag;
-        let cancel = Arc::new(AtomicBool::new(false));
-        let term = Arc::new(AtomicBool::new(false));
-        // Registration order matters: the shutdown checks the flag before the first signal
-        // sets it, so only a second signal exits at once. Failing to install handlers only
-        // loses the clean stop (the default action still ends the process).
-        let _ = flag::register_conditional_shutdown(SIGINT, 130, cancel.clone());
-        let _ = flag::register_conditional_shutdown(SIGTERM, 143, cancel.clone());
-        let _ = flag::register(SIGINT, cancel.clone());
-        let _ = flag::register(SIGTERM, term.clone());
-        let _ = flag::register(SIGTERM, cancel.clone());
-        Signals { cancel, term }
-    }
-
-    fn exit_code(&self) -> u8 {
-        if self.term.load(Ordering::Relaxed) {
-            143
-        } else {
-            130
-        }
-    }
-}
-
 fn json_line(value: serde_json::Value) {
     say(&value.to_string());
 }
@@ -410,7 +377,7 @@ fn run_build(
         durable: args.sync,
         selection,
         force: args.force,
-        cancel: Some(signals.cancel.clone()),
+        cancel: Some(signals.cancel()),
         reader: args.reader,
         writer: args.writer,
         layout: args.layout,

@@ -83,10 +83,7 @@ impl Source {
         json!({
             "tool": "ctpyramid",
             "version": env!("CARGO_PKG_VERSION"),
-            "source": std::fs::canonicalize(source_dir)
-                .unwrap_or_else(|_| source_dir.to_path_buf())
-                .display()
-                .to_string(),
+            "source": crate::platform::canonical(source_dir).display().to_string(),
             "selection": selection,
             "layout": self.layout.name(),
             "width": p.width,
@@ -141,12 +138,9 @@ pub fn remove(out_root: &Path) -> Result<()> {
 }
 
 /// Holds an exclusive lock on the output folder until dropped: shards deciding whether the
-/// pyramid is complete take turns. The folder itself is locked, so no lock file is left.
-pub fn lock(out_root: &Path) -> Result<std::fs::File> {
-    let dir = std::fs::File::open(out_root).map_err(|e| Error::write(out_root, e))?;
-    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| Error::write(out_root, e.into()))?;
-    Ok(dir)
+/// pyramid is complete take turns. No lock file is left (see [`crate::platform::lock_dir`]).
+pub fn lock(out_root: &Path) -> Result<crate::platform::DirLock> {
+    crate::platform::lock_dir(out_root).map_err(|e| Error::write(out_root, e))
 }
 
 /// Writes the manifest atomically: complete under its name, or absent.
@@ -164,6 +158,6 @@ pub fn write(out_root: &Path, manifest: &Value, durable: bool) -> Result<PathBuf
         file.sync_all().map_err(err)?;
     }
     drop(file);
-    std::fs::rename(&tmp, &path).map_err(err)?;
+    crate::platform::rename(&tmp, &path).map_err(err)?;
     Ok(path)
 }

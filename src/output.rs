@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, Encoding, SliceLayout};
 use crate::plane::Plane;
+use crate::platform;
 use crate::sigbus::{self, Registration};
 
 /// Whether `path` is the output file `header` describes: the right length and, byte for
@@ -159,10 +160,10 @@ fn publish(mut tmp: TemporaryFile, file: &File, final_path: &Path, durable: bool
         if durable {
             file.sync_all()?;
         }
-        std::fs::rename(&tmp.path, final_path)?;
+        platform::rename(&tmp.path, final_path)?;
         if durable {
             if let Some(dir) = final_path.parent() {
-                File::open(dir)?.sync_all()?;
+                platform::sync_dir(dir)?;
             }
         }
         Ok(())
@@ -217,13 +218,12 @@ impl Computed {
     /// The job that writes these pixels as the one-page file `header` describes, under its
     /// temporary name with its space reserved first, then renamed.
     pub fn slice_file(&self, final_path: PathBuf, header: TiffHeader, durable: bool) -> Job {
-        use std::os::unix::fs::FileExt;
         let pixels = self.share();
         Box::new(move || {
             let (tmp, file) = create_reserved(&final_path, header.file_len())?;
             let write = || -> io::Result<()> {
-                file.write_all_at(&header.bytes, 0)?;
-                file.write_all_at(pixels.bytes(), header.data_offset as u64)
+                platform::write_all_at(&file, &header.bytes, 0)?;
+                platform::write_all_at(&file, pixels.bytes(), header.data_offset as u64)
             };
             write().map_err(|e| Error::write(&final_path, e))?;
             publish(tmp, &file, &final_path, durable)
@@ -400,7 +400,7 @@ fn create_reserved(final_path: &Path, len: u64) -> Result<(TemporaryFile, File)>
         path: tmp_path,
         keep: false,
     };
-    reserve(&file, len).map_err(|e| Error::write(final_path, e))?;
+    platform::reserve(&file, len).map_err(|e| Error::write(final_path, e))?;
     Ok((tmp, file))
 }
 
@@ -417,9 +417,8 @@ pub struct StackTiff {
 
 impl StackTiff {
     pub fn create(final_path: PathBuf, header: TiffHeader) -> Result<Self> {
-        use std::os::unix::fs::FileExt;
         let (tmp, file) = create_reserved(&final_path, header.file_len())?;
-        file.write_all_at(&header.bytes, 0)
+        platform::write_all_at(&file, &header.bytes, 0)
             .map_err(|e| Error::write(&final_path, e))?;
         Ok(StackTiff {
             final_path,
@@ -431,13 +430,11 @@ impl StackTiff {
 
     /// The job that writes `pixels` as page `page`, in place.
     pub fn page(&self, page: usize, pixels: &Computed) -> Job {
-        use std::os::unix::fs::FileExt;
         let (file, path) = (self.file.clone(), self.final_path.clone());
         let at = self.header.data_offset as u64 + (page * self.header.page_bytes) as u64;
         let pixels = pixels.share();
         Box::new(move || {
-            file.write_all_at(pixels.bytes(), at)
-                .map_err(|e| Error::write(&path, e))
+            platform::write_all_at(&file, pixels.bytes(), at).map_err(|e| Error::write(&path, e))
         })
     }
 
@@ -454,21 +451,6 @@ fn temporary_name(final_path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     final_path.with_file_name(format!(".{name}.partial"))
-}
-
-/// Allocates `len` bytes of disk for `file` (and sets its length), failing now if the disk
-/// is full. Falls back to a plain `set_len` where the filesystem cannot preallocate.
-fn reserve(file: &File, len: u64) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::{fallocate, FallocateFlags};
-        match fallocate(file, FallocateFlags::empty(), 0, len) {
-            Ok(()) => return Ok(()),
-            Err(e) if e == rustix::io::Errno::OPNOTSUPP || e == rustix::io::Errno::NOSYS => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    file.set_len(len)
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ impl<'a, T: Sample> Plane<'a, T> {
                     .layout
                     .strip_offsets
                     .iter()
-                    .all(|&o| (base + o) % align == 0);
+                    .all(|&o| (base + o).is_multiple_of(align));
                 (!aligned).then_some("strips at odd offsets: rows copied")
             }
             Encoding::Gray { samples: 1, .. } => Some("big-endian: rows byte-swapped"),

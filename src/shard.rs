@@ -40,7 +40,7 @@ pub fn check(plan: &Plan, a: usize, b: Option<usize>) -> Result<Range<usize>, St
     if b > n {
         return Err(format!("--slices {a}..{b}: the stack has slices 0..{n}"));
     }
-    let aligned = |x: usize| x % u == 0 || x == n;
+    let aligned = |x: usize| x.is_multiple_of(u) || x == n;
     if !aligned(a) || !aligned(b) {
         let lo = a / u * u;
         let hi = (b.div_ceil(u) * u).min(n);

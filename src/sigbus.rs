@@ -76,78 +76,42 @@ impl Drop for Registration {
 }
 
 /// Installs the SIGBUS handler for the process. Idempotent; the CLI calls it at start, and a
-/// library user may too (it replaces any SIGBUS handler of theirs).
+/// library user may too (it replaces any SIGBUS handler of theirs). Nothing on Windows, where
+/// a mapped file cannot be truncated (see [`crate::platform::install_fault_handler`]).
 pub fn install() {
-    #[cfg(unix)]
-    imp::install();
+    crate::platform::install_fault_handler();
 }
 
-#[cfg(unix)]
-mod imp {
-    use super::*;
-
-    pub fn install() {
-        // SAFETY: `sigaction` with a zeroed struct, an empty mask and a handler of the
-        // SA_SIGINFO signature is the documented way to install a handler; the handler only
-        // reads atomics and calls the async-signal-safe `write` and `_exit`.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_sigbus as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
-        }
-    }
-
-    fn write_all(bytes: &[u8]) {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            // SAFETY: writes from a valid slice to stderr; async-signal-safe.
-            let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
-            if n <= 0 {
-                return;
+/// What the fault handler does for a fault at `addr`: writes `ctpyramid: error: <file>: ...`
+/// with `write` and returns the exit code (1 for an input, 3 for an output). Reads atomics
+/// only, allocates nothing: called from a signal handler.
+pub fn report(addr: usize, write: &mut dyn FnMut(&[u8])) -> i32 {
+    let slot = TABLE.iter().find(|s| {
+        let len = s.len.load(Ordering::Acquire);
+        let start = s.start.load(Ordering::Relaxed);
+        len > 0 && addr >= start && addr - start < len
+    });
+    write(b"ctpyramid: error: ");
+    match slot {
+        Some(s) => {
+            let mut name = [0u8; NAME_BYTES];
+            let n = s.name_len.load(Ordering::Relaxed).min(NAME_BYTES);
+            for (dst, src) in name.iter_mut().zip(&s.name[..n]) {
+                *dst = src.load(Ordering::Relaxed);
             }
-            rest = &rest[n as usize..];
-        }
-    }
-
-    extern "C" fn on_sigbus(
-        _signal: libc::c_int,
-        info: *mut libc::siginfo_t,
-        _: *mut libc::c_void,
-    ) {
-        // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
-        let addr = unsafe { (*info).si_addr() } as usize;
-        let slot = TABLE.iter().find(|s| {
-            let len = s.len.load(Ordering::Acquire);
-            let start = s.start.load(Ordering::Relaxed);
-            len > 0 && addr >= start && addr - start < len
-        });
-        write_all(b"ctpyramid: error: ");
-        match slot {
-            Some(s) => {
-                let mut name = [0u8; NAME_BYTES];
-                let n = s.name_len.load(Ordering::Relaxed).min(NAME_BYTES);
-                for (dst, src) in name.iter_mut().zip(&s.name[..n]) {
-                    *dst = src.load(Ordering::Relaxed);
-                }
-                write_all(&name[..n]);
-                if s.writing.load(Ordering::Relaxed) {
-                    write_all(b": cannot write: the output file's storage failed while mapped (disk full, or removed)\n");
-                } else {
-                    write_all(b": file changed while being read (truncated or rewritten by another program); run again once it is complete\n");
-                }
-            }
-            None => write_all(b"a memory-mapped file changed while being read (SIGBUS)\n"),
-        }
-        // SAFETY: `_exit` is async-signal-safe and never returns; temporary outputs keep
-        // their hidden names and are removed by the next run.
-        unsafe {
-            libc::_exit(if slot.is_some_and(|s| s.writing.load(Ordering::Relaxed)) {
-                3
+            write(&name[..n]);
+            if s.writing.load(Ordering::Relaxed) {
+                write(b": cannot write: the output file's storage failed while mapped (disk full, or removed)\n");
             } else {
-                1
-            })
+                write(b": file changed while being read (truncated or rewritten by another program); run again once it is complete\n");
+            }
         }
+        None => write(b"a memory-mapped file changed while being read (SIGBUS)\n"),
+    }
+    // Temporary outputs keep their hidden names and are removed by the next run.
+    if slot.is_some_and(|s| s.writing.load(Ordering::Relaxed)) {
+        3
+    } else {
+        1
     }
 }

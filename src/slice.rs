@@ -7,13 +7,12 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
+use memmap2::{Mmap, MmapOptions};
 
 use crate::decode::BufferPool;
 use crate::decode::{bmp, raster, tiff as tiff_read, Buffer, Format, Pooled};
@@ -21,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, SliceLayout};
 use crate::plane::Plane;
+use crate::platform::{self, Access};
 use crate::sigbus::{self, Registration};
 use crate::voxel::FileScale;
 
@@ -69,7 +69,7 @@ impl FileBytes {
         let map_it = match mode {
             ReadMode::Mmap => true,
             ReadMode::Buffered => false,
-            ReadMode::Auto => !on_network_filesystem(&file),
+            ReadMode::Auto => !platform::on_network_filesystem(&file, path),
         };
         if map_it {
             // Without a pool only headers are read (a probe, or the IFD chain of a multi-page
@@ -77,8 +77,8 @@ impl FileBytes {
             // alone, not the megabytes of read-ahead a front-to-back walk wants. Walking the
             // IFDs of a cold 1 GiB stack of pages read the whole file that way, in 0.7 s.
             let advice = match pool {
-                Some(_) => Advice::Sequential,
-                None => Advice::Random,
+                Some(_) => Access::Sequential,
+                None => Access::Random,
             };
             if let Some(map) = map(&file, len, advice) {
                 let registration = sigbus::register(map.as_ptr(), map.len(), path, false);
@@ -104,7 +104,7 @@ impl FileBytes {
     pub fn bring_in(&self, range: Range<usize>) {
         if let FileBytes::Mapped(_, m, file) = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
-            if !resident(&m[range.clone()]) {
+            if !platform::resident(&m[range.clone()]) {
                 let _ = read_through(file, range.start as u64..range.end as u64);
             }
         }
@@ -118,14 +118,7 @@ impl FileBytes {
     fn release(&self, range: Range<usize>) {
         if let FileBytes::Mapped(_, m, _) = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
-            // SAFETY: the map is a read-only shared map of a file, never written through:
-            // once its page tables are dropped, a later read of the range faults the same
-            // bytes back in from the file, so every `&[u8]` into it (the decoder's, another
-            // page's) still reads what it read before. memmap2 widens the range to whole pages
-            // inside the map.
-            let _ = unsafe {
-                m.unchecked_advise_range(UncheckedAdvice::DontNeed, range.start, range.len())
-            };
+            platform::release_map_range(m, range);
         }
     }
 
@@ -144,7 +137,7 @@ impl std::ops::Deref for FileBytes {
     }
 }
 
-fn map(file: &File, len: usize, advice: Advice) -> Option<Mmap> {
+fn map(file: &File, len: usize, access: Access) -> Option<Mmap> {
     if len == 0 {
         return None;
     }
@@ -154,7 +147,7 @@ fn map(file: &File, len: usize, advice: Advice) -> Option<Mmap> {
     // against it, and the map is registered with the SIGBUS handler (`crate::sigbus`), which
     // turns such a fault into an error naming the file instead of a crash.
     let map = unsafe { MmapOptions::new().len(len).map(file) }.ok()?;
-    let _ = map.advise(advice);
+    platform::advise_map(&map, access);
     Some(map)
 }
 
@@ -172,7 +165,7 @@ pub(crate) fn read_through(file: &File, range: Range<u64>) -> std::io::Result<u6
     thread_local! {
         static SCRATCH: std::cell::RefCell<Buffer> = std::cell::RefCell::default();
     }
-    advise_sequential(file);
+    platform::advise_sequential(file);
     SCRATCH.with_borrow_mut(|scratch| {
         let scratch = scratch
             .bytes_mut(READ_CHUNK)
@@ -181,7 +174,7 @@ pub(crate) fn read_through(file: &File, range: Range<u64>) -> std::io::Result<u6
         let mut total = 0;
         while at < range.end {
             let want = (range.end - at).min(READ_CHUNK as u64) as usize;
-            match file.read_at(&mut scratch[..want], at) {
+            match platform::read_at(file, &mut scratch[..want], at) {
                 Ok(0) => break,
                 Ok(n) => {
                     at += n as u64;
@@ -197,78 +190,9 @@ pub(crate) fn read_through(file: &File, range: Range<u64>) -> std::io::Result<u6
 
 /// Fills `dest` from the start of `file`, `READ_CHUNK` bytes a call, as [`read_through`].
 fn read_sequentially(file: &File, dest: &mut [u8]) -> std::io::Result<()> {
-    advise_sequential(file);
+    platform::advise_sequential(file);
     dest.chunks_mut(READ_CHUNK)
         .try_for_each(|chunk| (&*file).read_exact(chunk))
-}
-
-/// Tells the kernel `file` is read front to back, which doubles its read-ahead.
-fn advise_sequential(file: &File) {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = file;
-}
-
-/// Whether `bytes`, a range of a map, look wholly in the page cache, so that reading them
-/// through first would only copy them once more (+22% on a warm build).
-/// Asking for every page walks the page cache page by page (a tenth of a warm build's CPU
-/// on 8 MiB slices; each page asked costs ~7 us here): the first, the last and two between
-/// tell as much, since files enter and leave the cache by whole ranges. A wrong guess costs
-/// speed only.
-fn resident(bytes: &[u8]) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        const PROBES: usize = 4;
-        if bytes.is_empty() {
-            return true;
-        }
-        let page = rustix::param::page_size();
-        let start = bytes.as_ptr() as usize;
-        let first = start - start % page;
-        let pages = (start + bytes.len() - first).div_ceil(page);
-        (0..PROBES).all(|i| {
-            let at = first + i * (pages - 1) / (PROBES - 1) * page;
-            let mut state = 0u8;
-            // SAFETY: `bytes` lie in a live mapping, which starts on a page boundary (mmap
-            // maps whole pages): `at`, a page boundary between the page holding the first
-            // byte and the one holding the last, is a page of it. mincore writes one byte
-            // for the one page asked, into `state`; nothing is read or written through the map.
-            let done = unsafe { libc::mincore(at as *mut libc::c_void, 1, &mut state) };
-            done == 0 && state & 1 == 1
-        })
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = bytes;
-        false
-    }
-}
-
-/// Whether `file` lives on a network (or FUSE) filesystem, where `Auto` reads rather than maps.
-fn on_network_filesystem(file: &File) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        const NETWORK: &[i64] = &[
-            0x6969,      // NFS
-            0x517B,      // SMB
-            0xFF53_4D42, // CIFS
-            0xFE53_4D42, // SMB2
-            0x6573_5546, // FUSE (sshfs, most cluster filesystems' clients)
-            0x0102_1997, // 9P
-            0x0BD0_0BD0, // Lustre
-            0x4750_4653, // GPFS
-        ];
-        // `f_type` is i64 here, u32 or i32 on other targets.
-        #[allow(clippy::unnecessary_cast)]
-        let network = rustix::fs::fstatfs(file).is_ok_and(|s| NETWORK.contains(&(s.f_type as i64)));
-        network
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = file;
-        false
-    }
 }
 
 /// Shares a file's bytes between the pages of a multi-page TIFF and the decoder walking them.
@@ -751,15 +675,21 @@ mod tests {
         let bytes: Vec<u8> = (0..READ_CHUNK * 3 + 1234).map(|i| i as u8).collect();
         std::fs::write(&path, &bytes).unwrap();
         let file = File::open(&path).unwrap();
-        let map = map(&file, bytes.len(), Advice::Sequential).unwrap();
+        let map = map(&file, bytes.len(), Access::Sequential).unwrap();
         // Written back, then dropped from the cache (where the filesystem allows: not tmpfs).
-        file.sync_all().unwrap();
-        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .sync_all()
+            .unwrap();
+        platform::evict(&file);
         assert_eq!(
             read_through(&file, 0..u64::MAX).unwrap(),
             bytes.len() as u64
         );
-        assert!(resident(&map));
+        // Only Linux tells what is resident; elsewhere every file is read through first.
+        assert_eq!(platform::resident(&map), cfg!(target_os = "linux"));
     }
 
     #[test]

@@ -106,10 +106,23 @@ fn refuse(size: usize) -> bool {
         &name[..len],
         &b"\n"[..],
     ] {
-        // SAFETY: writes initialized bytes to the standard error file descriptor.
-        unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
+        write_stderr(part);
     }
     true
+}
+
+/// Writes to stderr without allocating or locking (the allocator calls it).
+#[cfg(unix)]
+fn write_stderr(part: &[u8]) {
+    // SAFETY: writes initialized bytes to the standard error file descriptor.
+    unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
+}
+
+/// Windows' stderr is unbuffered: writing it allocates nothing.
+#[cfg(not(unix))]
+fn write_stderr(part: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(part);
 }
 
 unsafe impl GlobalAlloc for Capped {

@@ -2,6 +2,9 @@
 //! pages raises SIGBUS, which must end in the usual one-line error naming the file, exit 1,
 //! not a crash. The fault is provoked in a child process (this test binary run again), since
 //! the handler ends the process it happens in.
+//!
+//! Unix only: on Windows a mapped file cannot be truncated (the truncation fails instead).
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -99,7 +99,8 @@ pub fn reference_levels(
     levels
 }
 
-/// Every file below `dir` (hidden ones included) by its path relative to `dir`, with its bytes.
+/// Every file below `dir` (hidden ones included) by its path relative to `dir` (with `/`
+/// between folders on every system), with its bytes.
 pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, into: &mut std::collections::BTreeMap<String, Vec<u8>>) {
         let Ok(rd) = std::fs::read_dir(dir) else {
@@ -110,11 +111,9 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, into);
             } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let rel = path.strip_prefix(root).unwrap().components();
+                let rel: Vec<_> = rel.map(|c| c.as_os_str().to_string_lossy()).collect();
+                let rel = rel.join("/");
                 into.insert(rel, std::fs::read(&path).unwrap());
             }
         }
