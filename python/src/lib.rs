@@ -595,7 +595,8 @@ impl Listener for Percent {
 ///
 /// With all five of `prefix`, `file_type`, `seq_begin`, `seq_end`, `index_length`, the
 /// slices are `<prefix><seq, index_length digits>.<file_type>` for seq from seq_begin to
-/// seq_end, numbers without a file skipped; otherwise ctpyramid's default selection.
+/// seq_end, numbers without a file skipped; otherwise ctpyramid's default selection, with
+/// missing numbers skipped too (as `ctpyramid build --skip-missing`).
 ///
 /// Raises OSError (errno, filename) for a file-system problem, ValueError (ctpyramid.SliceError,
 /// filename) for a damaged or mismatched slice; returns None.
@@ -613,6 +614,10 @@ fn build_thumbnails(
     index_length: Option<usize>,
 ) -> PyResult<()> {
     let mut options = BuildOptions::new(input_dir);
+    // CTHarvester calls this with the folder alone, and its own module stacks whatever images
+    // are there: a gap in the numbers must not stop a build that used to succeed. So the
+    // default rule here leaves missing numbers out, as `--skip-missing` does on the CLI.
+    options.selection = Selection::AutoSkipMissing;
     if let (Some(prefix), Some(ext), Some(first), Some(last), Some(index_length)) =
         (prefix, file_type, seq_begin, seq_end, index_length)
     {
