@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ctpyramid::discover::{Pattern, Selection};
-use ctpyramid::output::WriteMode;
+use ctpyramid::output::{Codec, Ngff, OmeZarrOptions, OutputFormat, WriteMode};
 use ctpyramid::platform::Interrupts as Signals;
 use ctpyramid::{build, BuildOptions, Event, Layout, ReadMode, Summary};
 
@@ -31,7 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the pyramid of a folder of slices into <DIR>/.thumbnail/<level>/<k>.tif
+    /// Build the pyramid of a folder of slices into <DIR>/.thumbnail/<level>/<k>.tif, or with
+    /// --format ome-zarr into one OME-Zarr store <DIR>.ome.zarr beside the folder
     #[command(after_help = EXIT_CODES)]
     Build {
         /// Folder of slice images (TIFF, BMP, PNG, JPEG), or one multi-page TIFF
@@ -95,6 +96,11 @@ enum Command {
         /// As for build: passed to every shard
         #[arg(long, value_name = "UM", value_parser = positive_f64)]
         voxel_size: Option<f64>,
+        /// As for build: passed to every shard (OME-Zarr shards align to chunk depth x 2^levels)
+        #[arg(long, value_enum, default_value_t = OutputFormat::Tiff)]
+        format: OutputFormat,
+        #[command(flatten)]
+        zarr: ZarrArgs,
         /// Print only the Slurm job array script (`plan ... --slurm > job.sbatch`)
         #[arg(long)]
         slurm: bool,
@@ -199,9 +205,16 @@ impl SelectArgs {
 
 #[derive(clap::Args)]
 struct BuildArgs {
-    /// Root folder of the levels [default: <DIR>/.thumbnail]
+    /// Root folder of the levels [default: <DIR>/.thumbnail; with --format ome-zarr, the
+    /// store <DIR>.ome.zarr beside the folder (<STEM>.ome.zarr beside a multi-page file)]
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Output format: TIFF files (as --layout says), or one OME-Zarr multiscale store whose
+    /// level 0 is the input, for napari, neuroglancer, Fiji
+    #[arg(long, value_enum, default_value_t = OutputFormat::Tiff)]
+    format: OutputFormat,
+    #[command(flatten)]
+    zarr: ZarrArgs,
     /// Keep halving while a level is wider or taller than this many pixels
     #[arg(long, default_value_t = ctpyramid::DEFAULT_MIN_SIZE)]
     min_size: usize,
@@ -239,6 +252,31 @@ struct BuildArgs {
     /// (`ctpyramid plan --shards N` prints the ranges)
     #[arg(long, value_name = "A..B", value_parser = parse_slices)]
     slices: Option<(usize, Option<usize>)>,
+}
+
+/// How an OME-Zarr store is written (`--format ome-zarr`).
+#[derive(clap::Args)]
+struct ZarrArgs {
+    /// OME-NGFF version: 0.4 (Zarr v2, the widest reader support) or 0.5 (Zarr v3)
+    #[arg(long, value_enum, default_value_t = Ngff::V04, help_heading = "OME-Zarr")]
+    ngff: Ngff,
+    /// Chunk compression
+    #[arg(long, value_enum, default_value_t = Codec::Zstd, help_heading = "OME-Zarr")]
+    codec: Codec,
+    /// Chunk shape Z,Y,X (in slices, rows, columns); memory grows with Z (README "OME-Zarr")
+    #[arg(long, value_name = "Z,Y,X", default_value = "16,256,256",
+          value_parser = ctpyramid::output::ome_zarr::parse_chunks, help_heading = "OME-Zarr")]
+    chunks: [usize; 3],
+}
+
+impl ZarrArgs {
+    fn options(&self) -> OmeZarrOptions {
+        OmeZarrOptions {
+            ngff: self.ngff,
+            codec: self.codec,
+            chunks: self.chunks,
+        }
+    }
 }
 
 fn positive_f64(text: &str) -> Result<f64, String> {
@@ -311,6 +349,8 @@ fn main() -> ExitCode {
             select,
             out,
             voxel_size,
+            format,
+            zarr,
             slurm,
         } => {
             let mut build_args = Vec::new();
@@ -320,7 +360,23 @@ fn main() -> ExitCode {
             if let Some(v) = voxel_size {
                 build_args.extend(["--voxel-size".to_string(), v.to_string()]);
             }
-            run_plan(dir, shards, min_size, &select, &build_args, slurm)
+            let mut options = BuildOptions::new(&dir);
+            options.format = format;
+            options.zarr = zarr.options();
+            if format == OutputFormat::OmeZarr {
+                let [z, y, x] = zarr.chunks;
+                build_args.extend([
+                    "--format".to_string(),
+                    format.name().to_string(),
+                    "--ngff".to_string(),
+                    zarr.ngff.name().to_string(),
+                    "--codec".to_string(),
+                    zarr.codec.name().to_string(),
+                    "--chunks".to_string(),
+                    format!("{z},{y},{x}"),
+                ]);
+            }
+            run_plan(dir, shards, min_size, &select, &build_args, slurm, &options)
         }
         Command::Demo {
             dir,
@@ -383,6 +439,8 @@ fn run_build(
         layout: args.layout,
         voxel_um: args.voxel_size,
         slices: args.slices,
+        format: args.format,
+        zarr: args.zarr.options(),
         ..BuildOptions::new(dir)
     };
     let progress = match args.progress {
@@ -550,14 +608,15 @@ fn run_plan(
     select: &SelectArgs,
     build_args: &[String],
     slurm: bool,
+    options: &BuildOptions,
 ) -> ctpyramid::Result<()> {
     let options = BuildOptions {
         selection: select.selection(),
         min_size,
-        ..BuildOptions::new(&dir)
+        ..options.clone()
     };
     let (plan, ranges) = ctpyramid::shard::plan(&options, shards)?;
-    let unit = ctpyramid::shard::unit(&plan);
+    let unit = options.shard_unit(&plan);
     let list: Vec<String> = ranges
         .iter()
         .map(|r| format!("{}..{}", r.start, r.end))
@@ -574,7 +633,7 @@ fn run_plan(
          #SBATCH --job-name=ctpyramid\n\
          #SBATCH --array=0-{}\n\
          #SBATCH --cpus-per-task=2\n\
-         # {} slices in {} aligned shards; the last shard to finish writes pyramid.json.\n\
+         # {} slices in {} aligned shards; the last shard to finish marks the pyramid complete.\n\
          # A failed shard is rerun as is (it resumes).\n\
          RANGES=({})\n\
          exec ctpyramid build {} \\\n    --slices \"${{RANGES[$SLURM_ARRAY_TASK_ID]}}\" --quiet --progress none",
@@ -588,16 +647,23 @@ fn run_plan(
         say(&script);
         return Ok(());
     }
+    let why = match options.format {
+        OutputFormat::Tiff => format!("2^{} levels", plan.levels.len()),
+        OutputFormat::OmeZarr => format!(
+            "chunk depth {} x 2^{} levels",
+            options.zarr.chunks[0],
+            plan.levels.len()
+        ),
+    };
     say!(
         "{}: {} slices of {}x{} {} -> {} level(s); shards must start and end on multiples \
-         of {unit} (2^{} levels)",
+         of {unit} ({why})",
         dir.display(),
         plan.slices,
         plan.width,
         plan.height,
         plan.depth,
         plan.levels.len(),
-        plan.levels.len()
     );
     for (i, r) in ranges.iter().enumerate() {
         say!("shard {i}: --slices {}..{}", r.start, r.end);
@@ -615,7 +681,7 @@ fn print_summary(s: &Summary) {
         .iter()
         .map(|l| format!("{}: {}x{} x {}", l.level, l.width, l.height, l.slices))
         .collect();
-    if s.plan.levels.is_empty() {
+    if s.plan.levels.is_empty() && s.files_written == 0 {
         say!(
             "nothing to build: {}x{} slices are not larger than --min-size",
             s.plan.width,

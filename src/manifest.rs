@@ -12,6 +12,7 @@ use std::time::UNIX_EPOCH;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::output::Recorded;
 use crate::pyramid::{Layout, Plan};
 
 pub const FILE_NAME: &str = "pyramid.json";
@@ -160,4 +161,44 @@ pub fn write(out_root: &Path, manifest: &Value, durable: bool) -> Result<PathBuf
     drop(file);
     crate::platform::rename(&tmp, &path).map_err(err)?;
     Ok(path)
+}
+
+/// What `pyramid.json` records for one build, and where: the mark of a complete TIFF pyramid.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub out_root: PathBuf,
+    pub source: Source,
+    /// The folder (or file) of slices.
+    pub source_dir: PathBuf,
+    /// How the slices were chosen, when not every image of the folder.
+    pub selection: Option<String>,
+    /// Each level's files, relative to `out_root`.
+    pub file_names: Vec<Vec<String>>,
+    pub durable: bool,
+}
+
+impl Record {
+    /// Whether `pyramid.json` is there, and whether it was written for this build.
+    pub fn recorded(&self) -> Recorded {
+        match read(&self.out_root) {
+            None => Recorded::None,
+            Some(m) if self.source.matches(&m, &self.source_dir, &self.file_names) => {
+                Recorded::Current
+            }
+            Some(_) => Recorded::Stale,
+        }
+    }
+
+    pub fn unpublish(&self) -> Result<()> {
+        remove(&self.out_root)
+    }
+
+    pub fn publish(&self) -> Result<PathBuf> {
+        let json = self.source.to_json(
+            &self.source_dir,
+            self.selection.as_deref(),
+            &self.file_names,
+        );
+        write(&self.out_root, &json, self.durable)
+    }
 }

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::decode::BufferPool;
 use crate::discover::{select, Selection};
 use crate::encode::{Scale, TiffHeader};
 use crate::error::{Error, Result};
@@ -21,7 +20,8 @@ use crate::kernel::{reduce_slices, Sample};
 use crate::layout::Depth;
 use crate::manifest::{self, InputFile};
 use crate::output::{
-    is_complete, Computed, FinishedTiff, OutputTiff, StackTiff, WriteMode, Writer,
+    Check, Finished, LevelWriter, OmeZarrOptions, OutputFormat, Recorded, Scan, Target, WriteMode,
+    Writer, Written,
 };
 use crate::plane::Plane;
 use crate::shard;
@@ -170,9 +170,13 @@ pub struct BuildOptions {
     /// else the first slice's header ([`crate::voxel`]).
     pub voxel_um: Option<f64>,
     /// Build only the outputs that depend on input slices `a..b` (`b` None: to the end), which
-    /// must be aligned to `2^levels` ([`crate::shard`]): a shard of a build split across
-    /// machines.
+    /// must be aligned to `2^levels` ([`crate::shard`]; times the chunk depth for OME-Zarr): a
+    /// shard of a build split across machines.
     pub slices: Option<(usize, Option<usize>)>,
+    /// The output format: TIFF (as `layout` says) or one OME-Zarr store.
+    pub format: OutputFormat,
+    /// How the OME-Zarr store is written (`format` OmeZarr).
+    pub zarr: OmeZarrOptions,
 }
 
 impl BuildOptions {
@@ -190,22 +194,48 @@ impl BuildOptions {
             layout: Layout::Slices,
             voxel_um: None,
             slices: None,
+            format: OutputFormat::Tiff,
+            zarr: OmeZarrOptions::default(),
         }
     }
 
-    /// `<input>/.thumbnail` for a folder, as CTHarvester expects; `<stem>.thumbnail` beside a
-    /// multi-page file.
+    /// TIFF: `<input>/.thumbnail` for a folder, as CTHarvester expects; `<stem>.thumbnail`
+    /// beside a multi-page file. OME-Zarr: `<input>.ome.zarr` beside the folder,
+    /// `<stem>.ome.zarr` beside a multi-page file.
     pub fn out_root(&self) -> PathBuf {
         if let Some(out) = &self.out {
             return out.clone();
         }
+        let suffix = match self.format {
+            OutputFormat::Tiff => ".thumbnail",
+            OutputFormat::OmeZarr => ".ome.zarr",
+        };
+        let beside = |name: &std::ffi::OsStr, at: &Path| {
+            let mut name = name.to_os_string();
+            name.push(suffix);
+            at.with_file_name(name)
+        };
         match (self.input.is_file(), self.input.file_stem()) {
-            (true, Some(stem)) => {
-                let mut name = stem.to_os_string();
-                name.push(".thumbnail");
-                self.input.with_file_name(name)
+            (true, Some(stem)) => beside(stem, &self.input),
+            _ if self.format == OutputFormat::Tiff => self.input.join(suffix),
+            _ => {
+                // `.` or `..` name no folder: the canonical path does.
+                let input = crate::platform::canonical(&self.input);
+                match input.file_name() {
+                    Some(name) => beside(name, &input),
+                    None => input.join(&suffix[1..]),
+                }
             }
-            _ => self.input.join(".thumbnail"),
+        }
+    }
+
+    /// The alignment of `--slices` shards: `2^levels` input slices, times the chunk depth for
+    /// OME-Zarr (a chunk is written whole by one shard, at every level).
+    pub fn shard_unit(&self, plan: &Plan) -> usize {
+        let unit = shard::unit(plan);
+        match self.format {
+            OutputFormat::Tiff => unit,
+            OutputFormat::OmeZarr => unit.saturating_mul(self.zarr.chunks[0].max(1)),
         }
     }
 }
@@ -298,48 +328,56 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     (plan.voxel_um, plan.voxel_source) = voxel.map_or((None, None), |(um, s)| (Some(um), Some(s)));
     plan.source_id = manifest::source_id(&inputs);
     let layout = options.layout;
+    let zarr = options.format == OutputFormat::OmeZarr;
     let shard = match options.slices {
         None => None,
-        Some(_) if layout == Layout::Stack => {
+        Some(_) if layout == Layout::Stack && !zarr => {
             return Err(Error::Usage(
                 "--slices cannot split a --layout stack build: each level is one file".into(),
             ))
         }
-        Some((a, b)) => Some(shard::check(&plan, a, b).map_err(Error::Usage)?),
+        Some((a, b)) => {
+            let unit = options.shard_unit(&plan);
+            Some(shard::check(&plan, unit, a, b).map_err(Error::Usage)?)
+        }
     };
     let all = 0..plan.slices;
     let range = shard.clone().unwrap_or(all);
     let out_root = options.out_root();
-    let headers = plan
-        .levels
-        .iter()
-        .map(|l| plan.header(l, layout))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::write(&out_root, e))?;
-    prepare_output(&out_root, &plan, layout, &range)?;
+    let record = manifest::Record {
+        out_root: out_root.clone(),
+        source: manifest::Source {
+            inputs,
+            plan: plan.clone(),
+            layout,
+        },
+        source_dir: options.input.clone(),
+        selection: listing.note.clone(),
+        file_names: file_names(&plan, layout),
+        durable: options.durable,
+    };
+    let target = Target {
+        plan: &plan,
+        out_root: &out_root,
+        durable: options.durable,
+        writer: options.writer,
+        record,
+    };
+    let mut output = crate::output::open(options.format, layout, &options.zarr, target)?;
+    output.prepare(&range)?;
 
-    // What is on disk, file by file: every header names the inputs it was computed from
-    // (`Plan::source_id`), so outputs of replaced inputs never count, whatever pyramid.json
-    // says; `stale` only reports that the recorded pyramid is not this one.
-    let file_names = file_names(&plan, layout);
-    let source = manifest::Source {
-        inputs,
-        plan: plan.clone(),
-        layout,
-    };
-    let recorded = manifest::read(&out_root);
-    let stale = recorded
-        .as_ref()
-        .is_some_and(|m| !source.matches(m, &options.input, &file_names));
-    let mut done = Done::scan(&out_root, &plan, layout, &headers, options.force, &range);
-    if layout == Layout::Stack && done.missing_in_range > 0 {
-        // Stack files are written together, each whole: one missing means all are rewritten.
-        done = Done::scan(&out_root, &plan, layout, &headers, true, &range);
-    }
-    let to_read: Vec<usize> = match plan.levels.first() {
-        Some(_) => range.clone().filter(|&i| !done.is_done(1, i / 2)).collect(),
-        None => Vec::new(),
-    };
+    // What is on disk, output by output: every output names the inputs it was computed from
+    // (`Plan::source_id`, in a TIFF header or the OME-Zarr arrays' metadata), so outputs of
+    // replaced inputs never count, whatever the mark of completion says; `stale` only
+    // reports that the recorded pyramid is not this one.
+    let recorded = output.recorded();
+    let scan = output.scan(options.force, &range, Check::Thorough)?;
+    let stale = scan.stale || recorded == Recorded::Stale;
+    let done = Done::new(&plan, scan, &range);
+    let to_read: Vec<usize> = range
+        .clone()
+        .filter(|&i| !done.is_done(0, i) || (!plan.levels.is_empty() && !done.is_done(1, i / 2)))
+        .collect();
     let slice_bytes = first.layout().pixel_bytes() as u64;
     on_event(Event::Planned {
         plan: &plan,
@@ -354,34 +392,19 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     let writes = done.missing_in_range > 0;
     if writes {
         // Until every output is in place again, the pyramid is not complete.
-        manifest::remove(&out_root)?;
+        output.unpublish()?;
+        output.begin(&done.scan)?;
     }
-    let sink = Sink {
-        writer: match (layout, options.writer) {
-            (Layout::Slices, WriteMode::Mapped) => None,
-            _ => Some(Writer::new(&out_root, WRITE_QUEUE)?),
-        },
-        stacks: match (layout, writes) {
-            (Layout::Stack, true) => plan
-                .levels
-                .iter()
-                .zip(&headers)
-                .map(|(l, h)| StackTiff::create(stack_path(&out_root, l.level), h.clone()))
-                .collect::<Result<_>>()?,
-            _ => Vec::new(),
-        },
-    };
+    // Declared after `output`, so dropped first: its last jobs are done before an
+    // unfinished file of the format is removed.
+    let writer = Writer::new(&out_root, WRITE_QUEUE)?;
 
     let mut cascade = Cascade {
         plan: &plan,
-        out_root: &out_root,
-        durable: options.durable,
         cancel: options.cancel.as_deref(),
         done: &done,
-        headers: &headers,
-        layout,
-        sink,
-        out_buffers: BufferPool::default(),
+        output: output.as_mut(),
+        writer,
         inputs: Inputs {
             stack: &stack,
             opener: stack.opener(&to_read, options.reader)?,
@@ -395,9 +418,13 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         on_event,
     };
     let mut walk = || -> Result<()> {
-        if let Some(deepest) = plan.levels.last() {
-            for index in shard::level_range(&range, deepest.level, deepest.slices) {
-                cascade.obtain(deepest.level, index, false)?;
+        let (deepest, count) = plan
+            .levels
+            .last()
+            .map_or((0, plan.slices), |l| (l.level, l.slices));
+        if deepest > 0 || cascade.output.stores_input() {
+            for index in shard::level_range(&range, deepest, count) {
+                cascade.obtain(deepest, index, false)?;
             }
         }
         Ok(())
@@ -408,38 +435,39 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     let flushed = cascade.finish_writes();
     walked?;
     flushed?;
-    for file in std::mem::take(&mut cascade.sink.stacks) {
-        file.finish(options.durable)?;
-    }
+    let finished = cascade.output.finish(&mut cascade.writer)?;
+    cascade.written(finished);
     let (files_written, slices_read, bytes_read) = (
         cascade.files_written,
         cascade.slices_read,
         cascade.bytes_read,
     );
     let (zero_copy_slices, decoded_slices) = (cascade.zero_copy_slices, cascade.decoded_slices);
+    drop(cascade);
 
-    // The manifest goes last, once every output of every shard is complete. Shards finishing
-    // together take turns (a lock): each sees every output finished before it took the
-    // lock, so the last one to take it writes the manifest, or leaves none if something is
-    // still missing.
-    let manifest = if plan.levels.is_empty() {
+    // The mark of completion goes last, once every output of every shard is complete.
+    // Shards finishing together take turns (a lock): each sees every output finished before
+    // it took the lock, so the last one to take it writes the mark, or leaves none if
+    // something is still missing.
+    let manifest = if plan.levels.is_empty() && !output.stores_input() {
         None
     } else {
         let _lock = manifest::lock(&out_root)?;
         let complete = shard.is_none() || {
             let everything = 0..plan.slices;
-            Done::scan(&out_root, &plan, layout, &headers, false, &everything).missing_in_range == 0
+            let scan = output.scan(false, &everything, Check::Present)?;
+            Done::new(&plan, scan, &everything).missing_in_range == 0
         };
         if !complete {
-            manifest::remove(&out_root)?;
+            output.unpublish()?;
             None
-        } else if writes || shard.is_some() || recorded.is_none() {
-            let json = source.to_json(&options.input, listing.note.as_deref(), &file_names);
-            Some(manifest::write(&out_root, &json, options.durable)?)
+        } else if writes || shard.is_some() || recorded != Recorded::Current {
+            Some(output.publish()?)
         } else {
-            Some(out_root.join(manifest::FILE_NAME))
+            Some(output.mark())
         }
     };
+    drop(output);
 
     Ok(Summary {
         files_written,
@@ -458,144 +486,89 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
 
 /// The names of each level's files, relative to the output root, for `pyramid.json`.
 pub(crate) fn file_names(plan: &Plan, layout: Layout) -> Vec<Vec<String>> {
-    plan.levels
-        .iter()
-        .map(|l| match layout {
-            Layout::Slices => (0..l.slices)
-                .map(|k| format!("{}/{k:06}.tif", l.level))
-                .collect(),
-            Layout::Stack => vec![format!("level{}.tif", l.level)],
-        })
-        .collect()
-}
-
-/// Creates the output folders and removes what an earlier run may have left there that this
-/// run will not overwrite: its temporary files (only those of this shard's slices: another
-/// shard may be writing the others now), and numbered slices beyond this run's count (a
-/// viewer that counts files must not see them).
-fn prepare_output(root: &Path, plan: &Plan, layout: Layout, range: &Range<usize>) -> Result<()> {
-    let remove = |path: PathBuf| std::fs::remove_file(&path).map_err(|e| Error::write(&path, e));
-    if layout == Layout::Stack {
-        std::fs::create_dir_all(root).map_err(|e| Error::write(root, e))?;
-        for level in &plan.levels {
-            let tmp = root.join(format!(".level{}.tif.partial", level.level));
-            if tmp.exists() {
-                remove(tmp)?;
-            }
-        }
-        return Ok(());
+    match layout {
+        Layout::Slices => crate::output::tiff_slices::file_names(plan),
+        Layout::Stack => plan
+            .levels
+            .iter()
+            .map(|l| vec![format!("level{}.tif", l.level)])
+            .collect(),
     }
-    for level in &plan.levels {
-        let dir = level_dir(root, level.level);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
-        let mine = shard::level_range(range, level.level, level.slices);
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::write(&dir, e))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let number = |n: &str| (n.len() == 6).then(|| n.parse::<usize>().ok()).flatten();
-            let stale = match name.strip_suffix(".tif") {
-                Some(n) => number(n).is_some_and(|k| k >= level.slices),
-                None => name
-                    .strip_prefix('.')
-                    .and_then(|n| n.strip_suffix(".tif.partial"))
-                    .and_then(number)
-                    .is_some_and(|k| mine.contains(&k)),
-            };
-            if stale {
-                remove(entry.path())?;
-            }
-        }
-    }
-    Ok(())
 }
 
-pub fn level_dir(root: &Path, level: usize) -> PathBuf {
-    root.join(level.to_string())
-}
+pub use crate::output::tiff_slices::{level_dir, slice_path};
+pub use crate::output::tiff_stack::stack_path;
 
-pub fn slice_path(root: &Path, level: usize, index: usize) -> PathBuf {
-    level_dir(root, level).join(format!("{index:06}.tif"))
-}
-
-pub fn stack_path(root: &Path, level: usize) -> PathBuf {
-    root.join(format!("level{level}.tif"))
-}
-
-/// Which outputs an earlier run completed (see [`crate::output::is_complete`]), and below
-/// which outputs something is still missing.
+/// Which outputs an earlier run completed (see [`LevelWriter::scan`]), and below which
+/// outputs something is still missing.
 struct Done {
-    /// `complete[l - 1][k]`: level `l` slice `k` is complete on disk.
-    complete: Vec<Vec<bool>>,
+    /// What the format found: `scan.levels[l - 1][k]` level `l` slice `k` is complete;
+    /// `scan.input[k]` input slice `k` is stored (formats that store the input).
+    scan: Scan,
     /// `missing_below[l - 1][k]`: some output that level `l` slice `k` depends on is missing.
     missing_below: Vec<Vec<bool>>,
-    /// Complete outputs among those of the input range, and missing ones.
+    /// Complete outputs among those of the input range, and missing ones (for a stack
+    /// layout, counted in files).
     kept: usize,
     missing_in_range: usize,
 }
 
 impl Done {
-    fn scan(
-        root: &Path,
-        plan: &Plan,
-        layout: Layout,
-        headers: &[TiffHeader],
-        force: bool,
-        range: &Range<usize>,
-    ) -> Done {
-        let complete: Vec<Vec<bool>> = plan
-            .levels
-            .iter()
-            .zip(headers)
-            .map(|(l, header)| match layout {
-                Layout::Slices => (0..l.slices)
-                    .map(|k| !force && is_complete(&slice_path(root, l.level, k), header))
-                    .collect(),
-                // A stack file is written whole: all its slices or none.
-                Layout::Stack => {
-                    let whole = !force && is_complete(&stack_path(root, l.level), header);
-                    vec![whole; l.slices]
-                }
-            })
-            .collect();
-        let mut missing_below: Vec<Vec<bool>> = Vec::with_capacity(complete.len());
-        for (l, level) in complete.iter().enumerate() {
+    fn new(plan: &Plan, scan: Scan, range: &Range<usize>) -> Done {
+        let mut missing_below: Vec<Vec<bool>> = Vec::with_capacity(scan.levels.len());
+        for (l, level) in scan.levels.iter().enumerate() {
             let row = (0..level.len())
                 .map(|k| {
-                    l > 0
-                        && [2 * k, 2 * k + 1].iter().any(|&c| {
-                            c < complete[l - 1].len()
-                                && (!complete[l - 1][c] || missing_below[l - 1][c])
-                        })
+                    [2 * k, 2 * k + 1].iter().any(|&c| match l {
+                        0 => c < scan.input.len() && !scan.input[c],
+                        _ => {
+                            c < scan.levels[l - 1].len()
+                                && (!scan.levels[l - 1][c] || missing_below[l - 1][c])
+                        }
+                    })
                 })
                 .collect();
             missing_below.push(row);
         }
         let (mut kept, mut missing_in_range) = (0, 0);
-        for (level, done) in plan.levels.iter().zip(&complete) {
-            for k in shard::level_range(range, level.level, level.slices) {
-                if done[k] {
+        let mut count = |done: &[bool], level: usize, slices: usize| {
+            for k in shard::level_range(range, level, slices) {
+                if done.get(k).copied().unwrap_or(true) {
                     kept += 1;
                 } else {
                     missing_in_range += 1;
                 }
             }
+        };
+        if !scan.input.is_empty() {
+            count(&scan.input, 0, plan.slices);
         }
-        if layout == Layout::Stack {
+        for (level, done) in plan.levels.iter().zip(&scan.levels) {
+            count(done, level.level, level.slices);
+        }
+        if scan.whole_files {
             // Counted in files, not pages.
-            kept = complete.iter().filter(|l| l.first() == Some(&true)).count();
-            missing_in_range = complete.len() - kept;
+            kept = scan
+                .levels
+                .iter()
+                .filter(|l| l.first() == Some(&true))
+                .count();
+            missing_in_range = scan.levels.len() - kept;
         }
         Done {
-            complete,
+            scan,
             missing_below,
             kept,
             missing_in_range,
         }
     }
 
+    /// Level 0 is the input: done unless the format stores it and has not yet.
     fn is_done(&self, level: usize, index: usize) -> bool {
-        self.complete[level - 1][index]
+        match level {
+            0 => self.scan.input.get(index).copied().unwrap_or(true),
+            _ => self.scan.levels[level - 1][index],
+        }
     }
 
     fn missing_below(&self, level: usize, index: usize) -> bool {
@@ -624,11 +597,11 @@ impl Inputs<'_> {
     }
 }
 
-/// A slice the cascade reduces: an input file, an output file of the level above just
-/// written, or one an earlier run wrote.
-enum Source {
+/// A slice the cascade reduces: an input file, an output of the level above just computed,
+/// or one an earlier run wrote, read back.
+pub enum Source {
     Input(SliceFile),
-    Level(FinishedTiff),
+    Level(Finished),
 }
 
 impl Source {
@@ -642,17 +615,13 @@ impl Source {
 
 struct Cascade<'a, 'e> {
     plan: &'a Plan,
-    out_root: &'a Path,
-    durable: bool,
     cancel: Option<&'a AtomicBool>,
     done: &'a Done,
     inputs: Inputs<'a>,
-    /// Each level's header (of its slice files, or of its stack file).
-    headers: &'a [TiffHeader],
-    layout: Layout,
-    sink: Sink,
-    /// Output pixel buffers: each level holds at most one slice, so a few in all.
-    out_buffers: BufferPool,
+    /// The format the levels are written in.
+    output: &'a mut dyn LevelWriter,
+    /// Writes outputs, and unmaps inputs, on a thread of its own.
+    writer: Writer<Written>,
     files_written: usize,
     slices_read: usize,
     bytes_read: u64,
@@ -668,7 +637,17 @@ impl Cascade<'_, '_> {
     /// waiting for its partner: memory stays at a few slices whatever the stack's length.
     fn obtain(&mut self, level: usize, index: usize, need: bool) -> Result<Option<Source>> {
         if level == 0 {
-            return self.input(index).map(Some);
+            // The input; stored as level 0 by a format that keeps it, unless already.
+            let store = !self.done.is_done(0, index);
+            if !need && !store {
+                return Ok(None);
+            }
+            let slice = self.input(index)?;
+            if store {
+                let written = self.output.write_input(index, &slice, &mut self.writer)?;
+                self.written(written);
+            }
+            return Ok(Some(Source::Input(slice)));
         }
         if self.done.is_done(level, index) {
             if self.done.missing_below(level, index) {
@@ -681,8 +660,7 @@ impl Cascade<'_, '_> {
             }
             // Resuming: the level above this one's missing parent was completed earlier;
             // read it back rather than recompute it from the inputs.
-            let path = slice_path(self.out_root, level, index);
-            return Ok(Some(Source::Input(crate::slice::open_output(&path)?)));
+            return self.output.read_back(level, index).map(Some);
         }
         let mut children = self.children(level, index);
         let a = match children.next() {
@@ -695,7 +673,7 @@ impl Cascade<'_, '_> {
         };
         let Some(a) = a else {
             return Err(Error::bad_input(
-                self.out_root,
+                &self.output.path(level, index),
                 "internal: a slice without sources",
             ));
         };
@@ -716,7 +694,7 @@ impl Cascade<'_, '_> {
         2 * index..(2 * index + 2).min(count)
     }
 
-    fn input(&mut self, index: usize) -> Result<Source> {
+    fn input(&mut self, index: usize) -> Result<SliceFile> {
         self.check_cancel()?;
         let slice = self.inputs.take(index)?;
         let bytes = slice.layout().pixel_bytes() as u64;
@@ -728,7 +706,7 @@ impl Cascade<'_, '_> {
             ReadPath::Converted(_) => {}
         }
         (self.on_event)(Event::SliceRead { index, bytes });
-        Ok(Source::Input(slice))
+        Ok(slice)
     }
 
     fn check_cancel(&self) -> Result<()> {
@@ -738,7 +716,8 @@ impl Cascade<'_, '_> {
         }
     }
 
-    /// Writes level `level` slice `index` from `a` and `b` (or `a` alone).
+    /// Computes level `level` slice `index` from `a` and `b` (or `a` alone) and hands it to
+    /// the format.
     fn reduce(
         &mut self,
         level: usize,
@@ -747,98 +726,53 @@ impl Cascade<'_, '_> {
         b: Option<&Source>,
     ) -> Result<Source> {
         self.check_cancel()?;
-        let geometry = &self.plan.levels[level - 1];
-        let (width, depth) = (geometry.width, self.plan.depth);
-        let size = (width, geometry.height, depth);
-        let header = self.headers[level - 1].clone();
-        let path = match self.layout {
-            Layout::Slices => slice_path(self.out_root, level, index),
-            Layout::Stack => stack_path(self.out_root, level),
+        let width = self.plan.levels[level - 1].width;
+        let depth = self.plan.depth;
+        // Output buffers and maps start on a 16-byte boundary: the casts never fail.
+        let mut fill = |out: &mut [u8]| match depth {
+            Depth::U8 => reduce_planes::<u8>(a, b, out, width),
+            Depth::U16 => reduce_planes::<u16>(a, b, bytemuck::cast_slice_mut(out), width),
         };
-        let Some(writer) = &mut self.sink.writer else {
-            // Mapped: the file is created first and filled in place.
-            let mut out = OutputTiff::create_with(path, header, size)?;
-            match depth {
-                Depth::U8 => reduce_planes::<u8>(a, b, out.pixels_mut(), width),
-                Depth::U16 => reduce_planes::<u16>(a, b, out.pixels_mut(), width),
-            }
-            let done = out.finish(self.durable)?;
-            self.written([(level, index)]);
-            return Ok(Source::Level(done));
-        };
-        let pool = &self.out_buffers;
-        let computed = match depth {
-            Depth::U8 => Computed::new::<u8>(&path, size, pool, |o| reduce_planes(a, b, o, width)),
-            Depth::U16 => {
-                Computed::new::<u16>(&path, size, pool, |o| reduce_planes(a, b, o, width))
-            }
-        }?;
-        let job = match self.sink.stacks.get(level - 1) {
-            Some(file) => file.page(index, &computed),
-            None => computed.slice_file(path, header, self.durable),
-        };
-        let written = writer.submit(Some((level, index)), job)?;
+        let (done, written) = self
+            .output
+            .write(level, index, &mut fill, &mut self.writer)?;
         self.written(written);
-        Ok(Source::Level(computed.finished()))
+        Ok(Source::Level(done))
     }
 
-    /// Drops a slice the cascade is done with on the writer thread, when there is one:
-    /// unmapping an input costs as much as mapping it, and need not hold up the next pair.
+    /// Drops a slice the cascade is done with on the writer thread: unmapping an input costs
+    /// as much as mapping it, and need not hold up the next pair.
     fn retire(&mut self, source: Source) -> Result<()> {
-        if let Some(writer) = &mut self.sink.writer {
-            let unmap = move || {
-                drop(source);
-                Ok(())
-            };
-            let written = writer.submit(None, Box::new(unmap))?;
-            self.written(written);
-        }
+        let unmap = move || {
+            drop(source);
+            Ok(())
+        };
+        let written = self.writer.submit(None, Box::new(unmap))?;
+        self.written(written);
         Ok(())
     }
 
     /// Waits for the writer thread's last files.
     fn finish_writes(&mut self) -> Result<()> {
-        if let Some(writer) = &mut self.sink.writer {
-            let written = writer.finish()?;
-            self.written(written);
-        }
+        let written = self.writer.finish()?;
+        self.written(written);
         Ok(())
     }
 
-    /// Reports outputs complete under their final names (a stack file counts once, with its
-    /// last page).
-    fn written(&mut self, outputs: impl IntoIterator<Item = (usize, usize)>) {
-        for (level, index) in outputs {
-            let path = match self.layout {
-                Layout::Slices => {
-                    self.files_written += 1;
-                    slice_path(self.out_root, level, index)
-                }
-                Layout::Stack => {
-                    if index + 1 == self.plan.levels[level - 1].slices {
-                        self.files_written += 1;
-                    }
-                    stack_path(self.out_root, level)
-                }
-            };
-            (self.on_event)(Event::SliceWritten {
-                level,
-                index,
-                path: &path,
-            });
+    /// Reports outputs complete under their final names.
+    fn written(&mut self, outputs: impl IntoIterator<Item = Written>) {
+        for w in outputs {
+            self.files_written += w.files;
+            for index in w.slices {
+                let path = self.output.path(w.level, index);
+                (self.on_event)(Event::SliceWritten {
+                    level: w.level,
+                    index,
+                    path: &path,
+                });
+            }
         }
     }
-}
-
-/// Where outputs go.
-struct Sink {
-    /// Writes outputs computed into buffers, on a thread of its own: one file a slice, or a
-    /// page of the level's stack file. None: each output file is mapped and filled in place,
-    /// in line (`--writer mapped`). Dropped first, so its last jobs are done before an
-    /// unfinished stack file is removed.
-    writer: Option<Writer<(usize, usize)>>,
-    /// One file a level with `--layout stack`.
-    stacks: Vec<StackTiff>,
 }
 
 /// Jobs waiting for the writer thread at most: enough to ride out a slow `rename` or

@@ -28,12 +28,11 @@ pub fn parse(text: &str) -> Result<(usize, Option<usize>), String> {
     Ok((a, b))
 }
 
-/// The input range `a..b` checked against the plan: within the stack and aligned, or an error
-/// that names the aligned range covering it.
-pub fn check(plan: &Plan, a: usize, b: Option<usize>) -> Result<Range<usize>, String> {
+/// The input range `a..b` checked against the plan: within the stack and aligned to `u`
+/// ([`unit`], or more), or an error that names the aligned range covering it.
+pub fn check(plan: &Plan, u: usize, a: usize, b: Option<usize>) -> Result<Range<usize>, String> {
     let n = plan.slices;
     let b = b.unwrap_or(n);
-    let u = unit(plan);
     if a >= b {
         return Err(format!("--slices {a}..{b} is empty"));
     }
@@ -44,9 +43,16 @@ pub fn check(plan: &Plan, a: usize, b: Option<usize>) -> Result<Range<usize>, St
     if !aligned(a) || !aligned(b) {
         let lo = a / u * u;
         let hi = (b.div_ceil(u) * u).min(n);
+        let why = match u == unit(plan) {
+            true => format!("2^{} levels", plan.levels.len()),
+            false => format!(
+                "chunk depth {} x 2^{} levels",
+                u / unit(plan),
+                plan.levels.len()
+            ),
+        };
         return Err(format!(
-            "--slices {a}..{b} is not aligned to {u} slices (2^{} levels): use {lo}..{hi}",
-            plan.levels.len()
+            "--slices {a}..{b} is not aligned to {u} slices ({why}): use {lo}..{hi}"
         ));
     }
     Ok(a..b)
@@ -59,7 +65,9 @@ pub fn level_range(r: &Range<usize>, level: usize, level_slices: usize) -> Range
 }
 
 /// The plan of the stack `options` builds (its input, selection and `min_size`; see
-/// [`crate::inspect::inspect`]) and its [`split`] into `shards`: what `ctpyramid plan` prints.
+/// [`crate::inspect::inspect`]) and its [`split`] into `shards` aligned to
+/// [`BuildOptions::shard_unit`] (the chunk depth counts for OME-Zarr): what `ctpyramid plan`
+/// prints.
 pub fn plan(options: &BuildOptions, shards: usize) -> Result<(Plan, Vec<Range<usize>>)> {
     let report = crate::inspect::inspect(&options.input, &options.selection, options.min_size)?;
     let Some(plan) = report.plan else {
@@ -67,14 +75,13 @@ pub fn plan(options: &BuildOptions, shards: usize) -> Result<(Plan, Vec<Range<us
             dir: options.input.clone(),
         });
     };
-    let ranges = split(&plan, shards);
+    let ranges = split(&plan, options.shard_unit(&plan), shards);
     Ok((plan, ranges))
 }
 
-/// `shards` aligned input ranges covering the stack, as even as alignment allows (fewer if
-/// the stack has fewer aligned groups than shards).
-pub fn split(plan: &Plan, shards: usize) -> Vec<Range<usize>> {
-    let u = unit(plan);
+/// `shards` input ranges aligned to `u` covering the stack, as even as alignment allows
+/// (fewer if the stack has fewer aligned groups than shards).
+pub fn split(plan: &Plan, u: usize, shards: usize) -> Vec<Range<usize>> {
     let groups = plan.slices.div_ceil(u);
     let shards = shards.clamp(1, groups.max(1));
     (0..shards)
@@ -99,21 +106,21 @@ mod tests {
     #[test]
     fn ranges_are_aligned_and_cover_the_stack() {
         let p = plan(100);
-        let r = split(&p, 3);
+        let r = split(&p, 8, 3);
         assert_eq!(r, [0..32, 32..64, 64..100]);
         for x in &r {
-            assert!(check(&p, x.start, Some(x.end)).is_ok());
+            assert!(check(&p, 8, x.start, Some(x.end)).is_ok());
         }
-        assert_eq!(split(&p, 50).len(), 13);
+        assert_eq!(split(&p, 8, 50).len(), 13);
     }
 
     #[test]
     fn misaligned_ranges_suggest_the_aligned_one() {
         let p = plan(100);
-        let e = check(&p, 10, Some(20)).unwrap_err();
+        let e = check(&p, 8, 10, Some(20)).unwrap_err();
         assert!(e.contains("use 8..24"), "{e}");
-        assert!(check(&p, 96, None).is_ok());
-        assert!(check(&p, 0, Some(101)).is_err());
+        assert!(check(&p, 8, 96, None).is_ok());
+        assert!(check(&p, 8, 0, Some(101)).is_err());
         assert_eq!(parse("8..").unwrap(), (8, None));
         assert!(parse("8-9").is_err());
     }
@@ -123,7 +130,7 @@ mod tests {
         let p = plan(100);
         for level in &p.levels {
             let mut next = 0;
-            for r in split(&p, 3) {
+            for r in split(&p, 8, 3) {
                 let l = level_range(&r, level.level, level.slices);
                 assert_eq!(l.start, next);
                 next = l.end;

@@ -1,45 +1,201 @@
-//! Output slices: baseline TIFF files created at their final size, their pixels computed into
-//! a reused buffer and written at once by a [`Writer`] thread while the cores compute the next
-//! slice (or, `WriteMode::Mapped`, mapped and filled in place).
+//! Writing the levels: one place picks the output format ([`open`]), and each format is a
+//! module of its own behind the one interface the cascade writes levels through
+//! ([`LevelWriter`]), as image-tiff keeps one file per codec:
 //!
-//! A file is written under a hidden temporary name (`.000012.tif.partial`) and renamed to its
-//! final name only once every pixel is in it, so a crash or a kill leaves either a complete
-//! file or none under the final name. Space is reserved for real before any pixel is computed
-//! (`fallocate`, not a sparse `set_len`): a full disk is then an error on creation instead of
-//! a failed write, or a SIGBUS in a map, halfway through.
+//! - [`tiff_slices`]: CTHarvester's `<out>/<L>/<k:06>.tif`, one baseline TIFF a slice;
+//! - [`tiff_stack`]: one multi-page TIFF a level, that ImageJ opens as a z-stack;
+//! - [`ome_zarr`]: one OME-Zarr multiscale store, level 0 the input itself.
+//!
+//! What the formats share lives here: output pixels computed into a reused buffer
+//! ([`Computed`]) and written by a [`Writer`] thread while the cores compute the next slice,
+//! and crash-safe publishing. A file is written under a hidden temporary name
+//! (`.000012.tif.partial`) and renamed to its final name only once every byte is in it, so a
+//! crash or a kill leaves either a complete file or none under the final name. Space is
+//! reserved for real before any pixel is computed (`fallocate`, not a sparse `set_len`): a
+//! full disk is then an error on creation instead of a failed write, or a SIGBUS in a map,
+//! halfway through.
+
+pub mod ome_zarr;
+pub mod tiff_slices;
+pub mod tiff_stack;
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::MmapMut;
 
 use crate::decode::{BufferPool, Pooled};
-use crate::encode::TiffHeader;
 use crate::error::{Error, Result};
 use crate::kernel::Sample;
 use crate::layout::{Depth, Encoding, SliceLayout};
+use crate::manifest::Record;
 use crate::plane::Plane;
 use crate::platform;
-use crate::sigbus::{self, Registration};
+use crate::pyramid::{Layout, Plan, Source};
+use crate::sigbus::Registration;
+use crate::slice::SliceFile;
 
-/// Whether `path` is the output file `header` describes: the right length and, byte for
-/// byte, the right header (size, depth, scale, this version's layout). A file cut short (a
-/// copy interrupted, a disk that filled) or left by another tool is not.
-pub fn is_complete(path: &Path, header: &TiffHeader) -> bool {
-    use std::io::Read;
-    let len = header.file_len();
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    if !file.metadata().is_ok_and(|m| m.is_file() && m.len() == len) {
-        return false;
+pub use ome_zarr::{Codec, Ngff, OmeZarrOptions};
+pub use tiff_slices::{is_complete, OutputTiff};
+pub use tiff_stack::StackTiff;
+
+/// The output format (also the CLI's `--format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// TIFF files, laid out as `--layout` says (CTHarvester's one file a slice by default).
+    #[default]
+    Tiff,
+    /// One OME-Zarr multiscale store: level 0 the input, levels 1.. the pyramid.
+    OmeZarr,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Tiff => "tiff",
+            OutputFormat::OmeZarr => "ome-zarr",
+        }
     }
-    let mut head = vec![0; header.data_offset];
-    (&file).read_exact(&mut head).is_ok() && head == header.bytes
+}
+
+/// Outputs complete under their final names: level `level` slices `slices`, in `files` new
+/// files (0 for a page of a stack file not yet renamed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub level: usize,
+    pub slices: Range<usize>,
+    pub files: usize,
+}
+
+/// What an earlier run left: which outputs are complete, level by level.
+pub struct Scan {
+    /// `levels[l - 1][k]`: level `l` slice `k` is complete on disk and this build's.
+    pub levels: Vec<Vec<bool>>,
+    /// `input[k]`: input slice `k` is stored and complete, for a format that stores the input
+    /// as its level 0 ([`LevelWriter::stores_input`]); empty otherwise.
+    pub input: Vec<bool>,
+    /// Outputs on disk that belong to another build (other inputs or options): none of them
+    /// is kept.
+    pub stale: bool,
+    /// Each level is one file, kept or rewritten whole: outputs are counted in files.
+    pub whole_files: bool,
+}
+
+/// How thoroughly [`LevelWriter::scan`] checks what is on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Every output that may be kept is read back as far as needed to trust it (resuming).
+    Thorough,
+    /// Presence under the final name is enough: anything there was published complete by
+    /// this build or one of its shards (deciding whether the whole pyramid is done).
+    Present,
+}
+
+/// The interface the cascade writes levels through. The cascade hands over each output
+/// slice, level by level in ascending order within a level, and with [`stores_input`] each
+/// input slice too; a format decides how they are laid out, written and published.
+///
+/// [`stores_input`]: LevelWriter::stores_input
+pub trait LevelWriter {
+    /// Whether the input itself is stored, as level 0.
+    fn stores_input(&self) -> bool {
+        false
+    }
+
+    /// Creates folders and removes what an earlier run left that this run will not overwrite
+    /// (only for the input slices `range`: other shards may be writing the rest).
+    fn prepare(&mut self, range: &Range<usize>) -> Result<()>;
+
+    /// Which outputs of `range` an earlier run completed for this very build (none if
+    /// `force`).
+    fn scan(&self, force: bool, range: &Range<usize>, check: Check) -> Result<Scan>;
+
+    /// Called once before the first output is written, when something will be.
+    fn begin(&mut self, scan: &Scan) -> Result<()>;
+
+    /// Stores input slice `index` (only if [`LevelWriter::stores_input`]).
+    fn write_input(
+        &mut self,
+        _index: usize,
+        _slice: &SliceFile,
+        _writer: &mut Writer<Written>,
+    ) -> Result<Vec<Written>> {
+        Ok(Vec::new())
+    }
+
+    /// Computes level `level` slice `index` with `fill` (given its pixel bytes, native
+    /// byte order, rows of the level's width) and writes it (or queues it on `writer`).
+    /// Returns the pixels, kept for the next level, and the outputs completed since.
+    fn write(
+        &mut self,
+        level: usize,
+        index: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+        writer: &mut Writer<Written>,
+    ) -> Result<(Finished, Vec<Written>)>;
+
+    /// Level `level` slice `index`, complete from an earlier run, read back as a source of
+    /// the next level.
+    fn read_back(&self, level: usize, index: usize) -> Result<Source>;
+
+    /// Once every output was handed over and `writer` is idle: completes what is written
+    /// whole (a stack file is renamed).
+    fn finish(&mut self, writer: &mut Writer<Written>) -> Result<Vec<Written>>;
+
+    /// The file (or folder) a level `level` slice `index` is written to, for events.
+    fn path(&self, level: usize, index: usize) -> PathBuf;
+
+    /// The mark of a complete pyramid (`pyramid.json`, the OME-Zarr group metadata): whether
+    /// one is there, and whether it records this build.
+    fn recorded(&self) -> Recorded;
+
+    /// Removes the mark: the pyramid is about to change.
+    fn unpublish(&self) -> Result<()>;
+
+    /// Writes the mark, last, once every output is complete; returns its path.
+    fn publish(&self) -> Result<PathBuf>;
+
+    /// Where the mark is.
+    fn mark(&self) -> PathBuf;
+}
+
+/// The mark of a complete pyramid found in the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    None,
+    /// Written for this build.
+    Current,
+    /// Written for other inputs or options.
+    Stale,
+}
+
+/// Everything a format needs to know about the build.
+pub struct Target<'a> {
+    pub plan: &'a Plan,
+    pub out_root: &'a Path,
+    pub durable: bool,
+    pub writer: WriteMode,
+    /// What `pyramid.json` records (TIFF formats).
+    pub record: Record,
+}
+
+/// The one place that picks the output format.
+pub fn open<'a>(
+    format: OutputFormat,
+    layout: Layout,
+    zarr: &OmeZarrOptions,
+    target: Target<'a>,
+) -> Result<Box<dyn LevelWriter + 'a>> {
+    Ok(match (format, layout) {
+        (OutputFormat::Tiff, Layout::Slices) => Box::new(tiff_slices::TiffSlices::new(target)?),
+        (OutputFormat::Tiff, Layout::Stack) => Box::new(tiff_stack::TiffStack::new(target)?),
+        (OutputFormat::OmeZarr, _) => Box::new(ome_zarr::OmeZarr::new(target, zarr)?),
+    })
 }
 
 /// How output pixels reach their file (also the CLI's `--writer`).
@@ -55,7 +211,7 @@ pub enum WriteMode {
 }
 
 /// Where the pixels of an output slice are computed, and kept while the next level needs them.
-enum Pixels {
+pub(crate) enum Pixels {
     /// Fields drop in order: the registration before the map is unmapped.
     Map {
         _registration: Registration,
@@ -65,97 +221,13 @@ enum Pixels {
     Buffer(Arc<Pooled>),
 }
 
-/// An output slice mapped and filled in place (`WriteMode::Mapped`, and the demo's phantom
-/// writer): a preallocated file under its temporary name. Dropped without
-/// [`OutputTiff::finish`], it removes its temporary file.
-pub struct OutputTiff {
-    final_path: PathBuf,
-    tmp: TemporaryFile,
-    file: File,
-    header: TiffHeader,
-    _registration: Registration,
-    map: MmapMut,
-    width: usize,
-    height: usize,
-    depth: Depth,
-}
-
-impl OutputTiff {
-    /// A mapped output file with no scale (the demo's phantom writer).
-    pub fn create(final_path: PathBuf, width: usize, height: usize, depth: Depth) -> Result<Self> {
-        let header = TiffHeader::single(width, height, depth, crate::encode::Scale::Unknown, 0)
-            .map_err(|e| Error::write(&final_path, e))?;
-        Self::create_with(final_path, header, (width, height, depth))
-    }
-
-    /// The one-page output file `header` describes, mapped for the kernels to fill.
-    pub fn create_with(
-        final_path: PathBuf,
-        header: TiffHeader,
-        (width, height, depth): (usize, usize, Depth),
-    ) -> Result<Self> {
-        debug_assert_eq!(header.page_bytes, width * height * depth.bytes());
-        let len = header.file_len() as usize;
-        let (tmp, file) = create_reserved(&final_path, len as u64)?;
-        // SAFETY: the file was just created by this process under a name no other program
-        // uses, and its length is `len`, reserved on disk above. Nothing else truncates it
-        // while it is mapped, so every access inside the map is backed by the file; the map
-        // is registered with the SIGBUS handler all the same.
-        let mut map = unsafe { MmapOptions::new().len(len).map_mut(&file) }
-            .map_err(|e| Error::write(&final_path, e))?;
-        map[..header.data_offset].copy_from_slice(&header.bytes);
-        let registration = sigbus::register(map.as_ptr(), map.len(), &final_path, true);
-        Ok(OutputTiff {
-            final_path,
-            tmp,
-            file,
-            header,
-            _registration: registration,
-            map,
-            width,
-            height,
-            depth,
-        })
-    }
-
-    /// The pixel rows, to be filled by the kernels.
-    pub fn pixels_mut<T: Sample>(&mut self) -> &mut [T] {
-        debug_assert_eq!(T::BITS, self.depth.bits());
-        let (start, len) = (self.header.data_offset, self.header.page_bytes);
-        // Maps are page-aligned and the data offset a multiple of 16: the cast never fails.
-        bytemuck::cast_slice_mut(&mut self.map[start..start + len])
-    }
-
-    /// Gives the file its final name. With `durable`, data and name are on disk first, at
-    /// the cost of a disk flush per file; without it they are in the page cache, which
-    /// survives the process being killed (but not a power cut).
-    pub fn finish(self, durable: bool) -> Result<FinishedTiff> {
-        let OutputTiff {
-            final_path,
-            tmp,
-            file,
-            header,
-            _registration,
-            map,
-            width,
-            height,
-            depth,
-        } = self;
-        if durable {
-            map.flush().map_err(|e| Error::write(&final_path, e))?;
-        }
-        publish(tmp, &file, &final_path, durable)?;
-        let mut layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
-        layout.strip_offsets = vec![header.data_offset];
-        Ok(FinishedTiff {
-            pixels: Pixels::Map { _registration, map },
-            layout,
-        })
-    }
-}
-
 /// Flushes `file` if `durable` and renames it from its temporary name to `final_path`.
-fn publish(mut tmp: TemporaryFile, file: &File, final_path: &Path, durable: bool) -> Result<()> {
+pub(crate) fn publish(
+    mut tmp: TemporaryFile,
+    file: &File,
+    final_path: &Path,
+    durable: bool,
+) -> Result<()> {
     let publish = || -> io::Result<()> {
         if durable {
             file.sync_all()?;
@@ -183,19 +255,18 @@ pub struct Computed {
 impl Computed {
     /// Computes `(width, height, depth)` pixels with `fill` into a buffer of `pool`;
     /// `path` names the output in an error.
-    pub fn new<T: Sample>(
+    pub fn new(
         path: &Path,
         (width, height, depth): (usize, usize, Depth),
         pool: &BufferPool,
-        fill: impl FnOnce(&mut [T]),
+        fill: impl FnOnce(&mut [u8]),
     ) -> Result<Computed> {
-        debug_assert_eq!(T::BITS, depth.bits());
         let mut buffer = pool.take();
         let bytes = buffer
             .bytes_mut(width * height * depth.bytes())
             .map_err(|reason| Error::write(path, io::Error::other(reason)))?;
-        // Buffers start on a page boundary and are sized just above: the cast never fails.
-        fill(bytemuck::cast_slice_mut(bytes));
+        // Buffers start on a page boundary: a cast to samples never fails.
+        fill(bytes);
         let layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
         Ok(Computed {
             pixels: Arc::new(buffer),
@@ -203,36 +274,21 @@ impl Computed {
         })
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub fn bytes(&self) -> &[u8] {
         &self.pixels.bytes()[..self.layout.pixel_bytes()]
     }
 
     /// The same pixels, for a job to write while the cascade reads them.
-    fn share(&self) -> Computed {
+    pub fn share(&self) -> Computed {
         Computed {
             pixels: self.pixels.clone(),
             layout: self.layout.clone(),
         }
     }
 
-    /// The job that writes these pixels as the one-page file `header` describes, under its
-    /// temporary name with its space reserved first, then renamed.
-    pub fn slice_file(&self, final_path: PathBuf, header: TiffHeader, durable: bool) -> Job {
-        let pixels = self.share();
-        Box::new(move || {
-            let (tmp, file) = create_reserved(&final_path, header.file_len())?;
-            let write = || -> io::Result<()> {
-                platform::write_all_at(&file, &header.bytes, 0)?;
-                platform::write_all_at(&file, pixels.bytes(), header.data_offset as u64)
-            };
-            write().map_err(|e| Error::write(&final_path, e))?;
-            publish(tmp, &file, &final_path, durable)
-        })
-    }
-
     /// Keeps the pixels in memory as a source of the next level.
-    pub fn finished(self) -> FinishedTiff {
-        FinishedTiff {
+    pub fn finished(self) -> Finished {
+        Finished {
             pixels: Pixels::Buffer(self.pixels),
             layout: self.layout,
         }
@@ -356,7 +412,7 @@ impl<T: Send + 'static> Drop for Writer<T> {
 }
 
 /// Removes the file at its path when dropped, unless kept.
-struct TemporaryFile {
+pub(crate) struct TemporaryFile {
     path: PathBuf,
     keep: bool,
 }
@@ -369,14 +425,14 @@ impl Drop for TemporaryFile {
     }
 }
 
-/// A complete output slice under its final name, its pixels kept (mapped or in their buffer)
-/// while the next level needs them.
-pub struct FinishedTiff {
+/// An output slice handed to its format, its pixels kept (mapped or in their buffer) while the
+/// next level needs them.
+pub struct Finished {
     pixels: Pixels,
     layout: SliceLayout,
 }
 
-impl FinishedTiff {
+impl Finished {
     pub fn plane<T: Sample>(&self) -> Plane<'_, T> {
         match &self.pixels {
             Pixels::Map { map, .. } => Plane::new(map, &self.layout),
@@ -385,10 +441,46 @@ impl FinishedTiff {
     }
 }
 
+/// Writes `parts` one after another as the file `final_path`, crash-safe: under its
+/// temporary name, its space reserved first, then renamed.
+pub(crate) fn write_file(final_path: &Path, parts: &[&[u8]], durable: bool) -> Result<()> {
+    write_file_as(final_path, temporary_name(final_path), parts, durable)
+}
+
+/// [`write_file`] for a file other processes (shards) may write at the same time, with the
+/// same bytes: under a temporary name of this process's own.
+pub(crate) fn write_file_shared(final_path: &Path, parts: &[&[u8]], durable: bool) -> Result<()> {
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = final_path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    write_file_as(final_path, tmp, parts, durable)
+}
+
+fn write_file_as(final_path: &Path, tmp: PathBuf, parts: &[&[u8]], durable: bool) -> Result<()> {
+    use std::io::Write;
+    let len = parts.iter().map(|p| p.len() as u64).sum();
+    let (tmp, file) = create_reserved_at(final_path, tmp, len)?;
+    for part in parts {
+        (&file)
+            .write_all(part)
+            .map_err(|e| Error::write(final_path, e))?;
+    }
+    publish(tmp, &file, final_path, durable)
+}
+
 /// Creates `final_path`'s temporary file with `len` bytes reserved for real: a full disk
 /// fails here, before any work.
-fn create_reserved(final_path: &Path, len: u64) -> Result<(TemporaryFile, File)> {
-    let tmp_path = temporary_name(final_path);
+pub(crate) fn create_reserved(final_path: &Path, len: u64) -> Result<(TemporaryFile, File)> {
+    create_reserved_at(final_path, temporary_name(final_path), len)
+}
+
+fn create_reserved_at(
+    final_path: &Path,
+    tmp_path: PathBuf,
+    len: u64,
+) -> Result<(TemporaryFile, File)> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -404,48 +496,7 @@ fn create_reserved(final_path: &Path, len: u64) -> Result<(TemporaryFile, File)>
     Ok((tmp, file))
 }
 
-/// A level as one multi-page file (`--layout stack`), preallocated at its final size; its
-/// pages are written in place as the cascade computes them, and the file renamed to its final
-/// name once every page is in it. Dropped without [`StackTiff::finish`], it removes its
-/// temporary file.
-pub struct StackTiff {
-    final_path: PathBuf,
-    tmp: TemporaryFile,
-    file: Arc<File>,
-    header: TiffHeader,
-}
-
-impl StackTiff {
-    pub fn create(final_path: PathBuf, header: TiffHeader) -> Result<Self> {
-        let (tmp, file) = create_reserved(&final_path, header.file_len())?;
-        platform::write_all_at(&file, &header.bytes, 0)
-            .map_err(|e| Error::write(&final_path, e))?;
-        Ok(StackTiff {
-            final_path,
-            tmp,
-            file: Arc::new(file),
-            header,
-        })
-    }
-
-    /// The job that writes `pixels` as page `page`, in place.
-    pub fn page(&self, page: usize, pixels: &Computed) -> Job {
-        let (file, path) = (self.file.clone(), self.final_path.clone());
-        let at = self.header.data_offset as u64 + (page * self.header.page_bytes) as u64;
-        let pixels = pixels.share();
-        Box::new(move || {
-            platform::write_all_at(&file, pixels.bytes(), at).map_err(|e| Error::write(&path, e))
-        })
-    }
-
-    /// Gives the file its final name once every page is written.
-    pub fn finish(self, durable: bool) -> Result<PathBuf> {
-        publish(self.tmp, &self.file, &self.final_path, durable)?;
-        Ok(self.final_path)
-    }
-}
-
-fn temporary_name(final_path: &Path) -> PathBuf {
+pub(crate) fn temporary_name(final_path: &Path) -> PathBuf {
     let name = final_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -1,0 +1,558 @@
+//! `--format ome-zarr`: the store read back with the zarrs crate (not ctpyramid's writer):
+//! level 0 equals the input slices (decoded by the `tiff` crate), every level equals the TIFF
+//! pyramid of the same stack, the OME-NGFF metadata; resume, kill, cancel, full disk, shards.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use common::*;
+use serde_json::Value;
+use zarrs::array::{Array, ArrayBytes, ArraySubset};
+use zarrs::filesystem::FilesystemStore;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ctpyramid");
+
+/// Level `level` of the store at `root`: its shape and its pixels as little-endian bytes.
+fn read_level(root: &Path, level: usize) -> (Vec<u64>, Vec<u8>) {
+    let store = Arc::new(FilesystemStore::new(root).unwrap());
+    let array = Array::open(store, &format!("/{level}"))
+        .unwrap_or_else(|e| panic!("{}: level {level}: {e}", root.display()));
+    let shape = array.shape().to_vec();
+    let all = ArraySubset::new_with_shape(shape.clone());
+    let bytes: ArrayBytes = array.retrieve_array_subset(&all).unwrap();
+    let mut bytes = bytes.into_fixed().unwrap().into_owned();
+    if cfg!(target_endian = "big") && array.data_type().fixed_size() == Some(2) {
+        bytes.chunks_exact_mut(2).for_each(|p| p.swap(0, 1));
+    }
+    (shape, bytes)
+}
+
+/// The input slices of a folder, in natural order, decoded by the `tiff` crate, stacked.
+fn input_volume(dir: &Path) -> (Vec<u64>, Vec<u8>) {
+    let mut names: Vec<String> = file_names(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".tif"))
+        .collect();
+    names.sort_by_key(|n| natural(n));
+    let mut volume = Vec::new();
+    let (mut w, mut h) = (0, 0);
+    for name in &names {
+        let (sw, sh, _, bytes) = decode_tiff(&dir.join(name));
+        (w, h) = (sw, sh);
+        volume.extend(bytes);
+    }
+    (vec![names.len() as u64, h as u64, w as u64], volume)
+}
+
+/// Digits compared as numbers (`s2` before `s10`), enough for the fixtures' names.
+fn natural(name: &str) -> (String, u64) {
+    let digits: String = name.chars().filter(|c| c.is_ascii_digit()).collect();
+    let letters: String = name.chars().filter(|c| !c.is_ascii_digit()).collect();
+    (letters, digits.parse().unwrap_or(0))
+}
+
+/// Level `level` of a TIFF pyramid (`<root>/<L>/<k>.tif`), decoded and stacked.
+fn tiff_level(root: &Path, level: usize) -> (Vec<u64>, Vec<u8>) {
+    input_volume(&root.join(level.to_string()))
+}
+
+fn build(args: &[&str]) {
+    let out = ctpyramid(args);
+    assert_ok(&out);
+}
+
+fn json_file(path: &Path) -> Value {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// The `multiscales` entry of a store, for either NGFF version.
+fn multiscale(root: &Path) -> (String, Value) {
+    if root.join("zarr.json").exists() {
+        let ome = json_file(&root.join("zarr.json"))["attributes"]["ome"].clone();
+        let version = ome["version"].as_str().unwrap().to_string();
+        (version, ome["multiscales"][0].clone())
+    } else {
+        let attrs = json_file(&root.join(".zattrs"));
+        let m = attrs["multiscales"][0].clone();
+        (m["version"].as_str().unwrap().to_string(), m)
+    }
+}
+
+/// Checks the store of `stack` (levels `levels` deep) against its input and its TIFF pyramid.
+fn check_store(stack: &Path, tiff: &Path, store: &Path, levels: usize) {
+    let (shape, input) = input_volume(stack);
+    let (got_shape, got) = read_level(store, 0);
+    assert_eq!(got_shape, shape, "level 0 shape");
+    assert!(got == input, "level 0 differs from the input");
+    for level in 1..=levels {
+        let (want_shape, want) = tiff_level(tiff, level);
+        let (got_shape, got) = read_level(store, level);
+        assert_eq!(got_shape, want_shape, "level {level} shape");
+        assert!(got == want, "level {level} differs from the TIFF level");
+    }
+    assert!(
+        !store.join((levels + 1).to_string()).exists(),
+        "no level beyond the TIFF pyramid's"
+    );
+    assert!(partial_files(store).is_empty());
+}
+
+#[test]
+fn levels_equal_input_and_tiff_levels() {
+    // Odd sizes and odd slice counts at every level; 8-bit; the default min size.
+    for (name, min, levels) in [
+        ("u16_odd", 4, 3),
+        ("u8_pillow", 8, 3),
+        ("wide_two_levels", 500, 2),
+    ] {
+        let stack = fixture_stack(name);
+        let work = tempfile::tempdir().unwrap();
+        let tiff = work.path().join("tiff");
+        let min = min.to_string();
+        build(&[
+            "build",
+            s(stack.path()),
+            "--min-size",
+            &min,
+            "--out",
+            s(&tiff),
+            "-q",
+        ]);
+        for (ngff, codec, chunks) in [
+            ("0.4", "zstd", "2,8,16"),
+            ("0.5", "zstd", "3,5,7"),
+            ("0.4", "blosc-lz4", "16,256,256"),
+            ("0.5", "blosc-lz4", "1,4,4"),
+        ] {
+            let store = work.path().join(format!("{name}-{ngff}-{codec}.ome.zarr"));
+            build(&[
+                "build",
+                s(stack.path()),
+                "--min-size",
+                &min,
+                "--format",
+                "ome-zarr",
+                "--out",
+                s(&store),
+                "--ngff",
+                ngff,
+                "--codec",
+                codec,
+                "--chunks",
+                chunks,
+                "-q",
+            ]);
+            check_store(stack.path(), &tiff, &store, levels);
+            let (version, _) = multiscale(&store);
+            assert_eq!(version, ngff);
+        }
+    }
+}
+
+#[test]
+fn default_store_is_beside_the_folder() {
+    let parent = tempfile::tempdir().unwrap();
+    let stack = parent.path().join("scan");
+    std::fs::create_dir(&stack).unwrap();
+    for name in file_names(&fixtures().join("stacks").join("u16_odd")) {
+        std::fs::copy(
+            fixtures().join("stacks/u16_odd").join(&name),
+            stack.join(&name),
+        )
+        .unwrap();
+    }
+    build(&[
+        "build",
+        s(&stack),
+        "--min-size",
+        "4",
+        "--format",
+        "ome-zarr",
+        "-q",
+    ]);
+    let store = parent.path().join("scan.ome.zarr");
+    assert!(store.join(".zattrs").is_file(), "{}", store.display());
+    assert!(store.join("0/.zarray").is_file());
+    assert!(
+        !stack.join(".thumbnail").exists(),
+        "no TIFF pyramid written"
+    );
+}
+
+#[test]
+fn metadata_transforms_and_axes() {
+    let stack = fixture_stack("u16_odd");
+    let work = tempfile::tempdir().unwrap();
+    for ngff in ["0.4", "0.5"] {
+        let store = work.path().join(format!("{ngff}.ome.zarr"));
+        build(&[
+            "build",
+            s(stack.path()),
+            "--min-size",
+            "4",
+            "--format",
+            "ome-zarr",
+            "--ngff",
+            ngff,
+            "--out",
+            s(&store),
+            "--voxel-size",
+            "2.5",
+            "-q",
+        ]);
+        let (_, m) = multiscale(&store);
+        let axes = m["axes"].as_array().unwrap();
+        let names: Vec<&str> = axes.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["z", "y", "x"]);
+        for a in axes {
+            assert_eq!(a["type"], "space");
+            assert_eq!(a["unit"], "micrometer");
+        }
+        let datasets = m["datasets"].as_array().unwrap();
+        assert_eq!(datasets.len(), 4, "levels 0..3");
+        for (level, d) in datasets.iter().enumerate() {
+            assert_eq!(d["path"], level.to_string());
+            let t = d["coordinateTransformations"].as_array().unwrap();
+            let factor = f64::from(1u32 << level);
+            let scale = 2.5 * factor;
+            let shift = 2.5 * (factor - 1.0) / 2.0;
+            assert_eq!(t[0]["type"], "scale");
+            assert_eq!(t[0]["scale"], serde_json::json!([scale, scale, scale]));
+            assert_eq!(t[1]["type"], "translation");
+            assert_eq!(
+                t[1]["translation"],
+                serde_json::json!([shift, shift, shift])
+            );
+        }
+    }
+    // Without a voxel size: no unit.
+    let store = work.path().join("nounit.ome.zarr");
+    build(&[
+        "build",
+        s(stack.path()),
+        "--min-size",
+        "4",
+        "--format",
+        "ome-zarr",
+        "--out",
+        s(&store),
+        "-q",
+    ]);
+    let (_, m) = multiscale(&store);
+    assert!(m["axes"][0].get("unit").is_none(), "{m}");
+}
+
+/// A demo stack (600 slices of 64x64, min 8: levels 32, 16, 8) and its uninterrupted store.
+struct Demo {
+    stack: tempfile::TempDir,
+    reference: BTreeMap<String, Vec<u8>>,
+    _reference_dir: tempfile::TempDir,
+}
+
+const DEMO_ARGS: [&str; 6] = [
+    "--min-size",
+    "8",
+    "--format",
+    "ome-zarr",
+    "--chunks",
+    "4,16,16",
+];
+
+impl Demo {
+    fn new() -> Demo {
+        let stack = demo_stack(600, 64, 8);
+        let reference_dir = tempfile::tempdir().unwrap();
+        let store = reference_dir.path().join("ref.ome.zarr");
+        let mut args = vec!["build", s(stack.path()), "--out", s(&store), "-q"];
+        args.extend(DEMO_ARGS);
+        build(&args);
+        let reference = read_tree(&store);
+        Demo {
+            stack,
+            reference,
+            _reference_dir: reference_dir,
+        }
+    }
+
+    fn store(&self) -> PathBuf {
+        self.stack.path().with_extension("ome.zarr")
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(["build", s(self.stack.path()), "--out", s(&self.store())])
+            .args(DEMO_ARGS);
+        command
+    }
+
+    /// Reruns to completion and checks the store is the reference, byte for byte; returns
+    /// the `done` event.
+    fn resume_and_compare(&self) -> Value {
+        let out = self
+            .command()
+            .args(["--progress", "json"])
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let done: Value = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["event"] == "done")
+            .expect("a done event");
+        let got = read_tree(&self.store());
+        let differ: Vec<&String> = got
+            .keys()
+            .chain(self.reference.keys())
+            .filter(|k| got.get(*k) != self.reference.get(*k))
+            .collect();
+        assert!(differ.is_empty(), "differ from the reference: {differ:?}");
+        done
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.store());
+    }
+}
+
+#[test]
+fn resume_keeps_valid_chunks_and_is_byte_identical() {
+    let demo = Demo::new();
+    let store = demo.store();
+    let mut command = demo.command();
+    assert_ok(&command.arg("-q").output().unwrap());
+    // What a killed run leaves: chunks missing, a temporary file, no group metadata.
+    std::fs::remove_file(store.join("0/7/1/2")).unwrap();
+    std::fs::remove_file(store.join("2/3/0/0")).unwrap();
+    std::fs::remove_file(store.join(".zattrs")).unwrap();
+    std::fs::write(store.join("1/5/0/.0.partial"), b"killed").unwrap();
+    // A chunk damaged (not what a crash leaves, but a rerun must not keep it).
+    std::fs::write(store.join("3/1/0/0"), b"garbage").unwrap();
+    let done = demo.resume_and_compare();
+    let kept = done["files_kept"].as_u64().unwrap();
+    assert!(kept > 0, "kept nothing: {done}");
+    let read = done["slices_read"].as_u64().unwrap();
+    assert!(read < 600, "resume read every slice: {done}");
+
+    // Complete: a rerun writes nothing.
+    let done = demo.resume_and_compare();
+    assert_eq!(done["files_written"], 0, "{done}");
+
+    // --force rewrites everything, the same bytes.
+    assert_ok(&demo.command().args(["--force", "-q"]).output().unwrap());
+    demo.resume_and_compare();
+}
+
+#[test]
+fn replaced_input_is_rebuilt() {
+    let demo = Demo::new();
+    assert_ok(&demo.command().arg("-q").output().unwrap());
+    // Another stack in the same folder names: every chunk of the old store is stale.
+    let other = demo_stack(600, 64, 8);
+    let first = file_names(demo.stack.path())[0].clone();
+    let mut bytes = std::fs::read(other.path().join(&first)).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xff;
+    std::fs::write(demo.stack.path().join(&first), bytes).unwrap();
+    let out = demo
+        .command()
+        .args(["--progress", "json"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let plan: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(plan["kept"], 0, "{plan}");
+    assert_eq!(plan["stale"], true, "{plan}");
+    let (_, level0) = read_level(&demo.store(), 0);
+    let (_, input) = input_volume(demo.stack.path());
+    assert!(level0 == input);
+}
+
+fn send(child: &std::process::Child, signal: i32) {
+    // SAFETY: kill(2) with the id of a child not yet waited for (so not reused).
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// Starts a build, waits for `lines` progress lines, sends `signal`, and returns its status
+/// and stderr.
+fn interrupt(demo: &Demo, lines: usize, signal: i32) -> (std::process::ExitStatus, String) {
+    let mut child = demo
+        .command()
+        .args(["--progress", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    for _ in 0..lines {
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "early end: {line}"
+        );
+    }
+    send(&child, signal);
+    let _ = stdout.read_to_string(&mut line);
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    (child.wait().unwrap(), stderr)
+}
+
+#[test]
+fn kill_then_resume_is_byte_identical() {
+    let demo = Demo::new();
+    for lines in [3, 40, 200] {
+        let (status, _) = interrupt(&demo, lines, libc::SIGKILL);
+        assert!(
+            status.signal() == Some(libc::SIGKILL) || status.success(),
+            "{status:?}"
+        );
+        // The group metadata is the mark of a complete store: absent after a kill.
+        if !status.success() {
+            assert!(!demo.store().join(".zattrs").exists());
+        }
+        demo.resume_and_compare();
+        std::fs::remove_dir_all(demo.store()).unwrap();
+    }
+}
+
+#[test]
+fn sigint_cancels_cleanly_and_resume_completes() {
+    let demo = Demo::new();
+    let (status, stderr) = interrupt(&demo, 20, libc::SIGINT);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("cancelled"), "{stderr}");
+    assert!(
+        partial_files(&demo.store()).is_empty(),
+        "temporary files left"
+    );
+    assert!(!demo.store().join(".zattrs").exists(), "marked complete");
+    demo.resume_and_compare();
+}
+
+/// A tmpfs mounted over a folder, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        use std::ffi::CString;
+        let target = CString::new(s(dir)).unwrap();
+        let data = CString::new(format!("size={size}")).unwrap();
+        let fs = CString::new("tmpfs").unwrap();
+        // SAFETY: plain C strings that outlive the call.
+        let rc = unsafe {
+            libc::mount(
+                fs.as_ptr(),
+                target.as_ptr(),
+                fs.as_ptr(),
+                0,
+                data.as_ptr().cast(),
+            )
+        };
+        if rc != 0 {
+            eprintln!(
+                "cannot mount a tmpfs ({}): the full-disk case is skipped",
+                std::io::Error::last_os_error()
+            );
+            return None;
+        }
+        Some(Tmpfs(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let target = std::ffi::CString::new(s(&self.0)).unwrap();
+        // SAFETY: a C string that outlives the call; detached, so an open file cannot keep it.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+#[test]
+fn full_disk_is_one_line_and_exit_3() {
+    let stack = demo_stack(600, 64, 8);
+    let mount_point = tempfile::tempdir().unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(mount_point.path(), "300k") else {
+        return;
+    };
+    let store = mount_point.path().join("s.ome.zarr");
+    let mut args = vec!["build", s(stack.path()), "--out", s(&store), "-q"];
+    args.extend(DEMO_ARGS);
+    // Uncompressible enough: the phantom's chunks still fill 300 kB long before the end.
+    let out = ctpyramid(&args);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one error line: {stderr}");
+    assert!(lines[0].starts_with("ctpyramid: error: "), "{stderr}");
+    assert!(
+        lines[0].contains(s(&store)),
+        "names a file of the store: {stderr}"
+    );
+    assert!(lines[0].contains("No space left"), "{stderr}");
+    assert!(
+        partial_files(&store).is_empty(),
+        "{:?}",
+        partial_files(&store)
+    );
+    assert!(!store.join(".zattrs").exists());
+}
+
+#[test]
+fn shards_build_one_store() {
+    let demo = Demo::new();
+    // 3 levels, chunk depth 4: shards align to 32 slices.
+    let mut args = vec!["plan", s(demo.stack.path()), "--shards", "3"];
+    args.extend(DEMO_ARGS);
+    let out = ctpyramid(&args);
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("multiples of 32 (chunk depth 4 x 2^3 levels)"),
+        "{text}"
+    );
+    let ranges: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split("--slices ").nth(1))
+        .filter(|r| r.contains(".."))
+        .map(|r| r.trim().to_string())
+        .take(3)
+        .collect();
+    assert_eq!(ranges, ["0..192", "192..384", "384..600"], "{text}");
+    assert!(text.contains("'--format' 'ome-zarr'"), "{text}");
+    let children: Vec<_> = ranges
+        .iter()
+        .map(|r| {
+            demo.command()
+                .args(["--slices", r, "-q"])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+    demo.resume_and_compare();
+
+    // A misaligned shard is refused with the aligned range.
+    let out = demo
+        .command()
+        .args(["--slices", "8..40", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("use 0..64"), "{}", stderr_of(&out));
+}
