@@ -177,9 +177,9 @@ pub struct Record {
     pub durable: bool,
 }
 
-impl Record {
+impl crate::output::Mark for Record {
     /// Whether `pyramid.json` is there, and whether it was written for this build.
-    pub fn recorded(&self) -> Recorded {
+    fn recorded(&self) -> Recorded {
         match read(&self.out_root) {
             None => Recorded::None,
             Some(m) if self.source.matches(&m, &self.source_dir, &self.file_names) => {
@@ -189,16 +189,20 @@ impl Record {
         }
     }
 
-    pub fn unpublish(&self) -> Result<()> {
+    fn unpublish(&self) -> Result<()> {
         remove(&self.out_root)
     }
 
-    pub fn publish(&self) -> Result<PathBuf> {
+    fn publish(&self) -> Result<PathBuf> {
         let json = self.source.to_json(
             &self.source_dir,
             self.selection.as_deref(),
             &self.file_names,
         );
         write(&self.out_root, &json, self.durable)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.out_root.join(FILE_NAME)
     }
 }

@@ -370,7 +370,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     // (`Plan::source_id`, in a TIFF header or the OME-Zarr arrays' metadata), so outputs of
     // replaced inputs never count, whatever the mark of completion says; `stale` only
     // reports that the recorded pyramid is not this one.
-    let recorded = output.recorded();
+    let recorded = output.mark().recorded();
     let scan = output.scan(options.force, &range, Check::Thorough)?;
     let stale = scan.stale || recorded == Recorded::Stale;
     let done = Done::new(&plan, scan, &range);
@@ -392,7 +392,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
     let writes = done.missing_in_range > 0;
     if writes {
         // Until every output is in place again, the pyramid is not complete.
-        output.unpublish()?;
+        output.mark().unpublish()?;
         output.begin(&done.scan)?;
     }
     // Declared after `output`, so dropped first: its last jobs are done before an
@@ -458,13 +458,14 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
             let scan = output.scan(false, &everything, Check::Present)?;
             Done::new(&plan, scan, &everything).missing_in_range == 0
         };
+        let mark = output.mark();
         if !complete {
-            output.unpublish()?;
+            mark.unpublish()?;
             None
         } else if writes || shard.is_some() || recorded != Recorded::Current {
-            Some(output.publish()?)
+            Some(mark.publish()?)
         } else {
-            Some(output.mark())
+            Some(mark.path())
         }
     };
     drop(output);

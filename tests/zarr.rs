@@ -67,6 +67,14 @@ fn build(args: &[&str]) {
     assert_ok(&out);
 }
 
+/// `build STACK --format ome-zarr --min-size MIN --out STORE -q`, then `extra`.
+fn build_zarr(stack: &Path, store: &Path, min: &str, extra: &[&str]) {
+    let mut args = vec!["build", s(stack), "--format", "ome-zarr", "--min-size", min];
+    args.extend(["--out", s(store), "-q"]);
+    args.extend_from_slice(extra);
+    build(&args);
+}
+
 fn json_file(path: &Path) -> Value {
     let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&text).unwrap()
@@ -132,23 +140,8 @@ fn levels_equal_input_and_tiff_levels() {
             ("0.5", "blosc-lz4", "1,4,4"),
         ] {
             let store = work.path().join(format!("{name}-{ngff}-{codec}.ome.zarr"));
-            build(&[
-                "build",
-                s(stack.path()),
-                "--min-size",
-                &min,
-                "--format",
-                "ome-zarr",
-                "--out",
-                s(&store),
-                "--ngff",
-                ngff,
-                "--codec",
-                codec,
-                "--chunks",
-                chunks,
-                "-q",
-            ]);
+            let options = ["--ngff", ngff, "--codec", codec, "--chunks", chunks];
+            build_zarr(stack.path(), &store, &min, &options);
             check_store(stack.path(), &tiff, &store, levels);
             let (version, _) = multiscale(&store);
             assert_eq!(version, ngff);
@@ -192,21 +185,12 @@ fn metadata_transforms_and_axes() {
     let work = tempfile::tempdir().unwrap();
     for ngff in ["0.4", "0.5"] {
         let store = work.path().join(format!("{ngff}.ome.zarr"));
-        build(&[
-            "build",
-            s(stack.path()),
-            "--min-size",
+        build_zarr(
+            stack.path(),
+            &store,
             "4",
-            "--format",
-            "ome-zarr",
-            "--ngff",
-            ngff,
-            "--out",
-            s(&store),
-            "--voxel-size",
-            "2.5",
-            "-q",
-        ]);
+            &["--ngff", ngff, "--voxel-size", "2.5"],
+        );
         let (_, m) = multiscale(&store);
         let axes = m["axes"].as_array().unwrap();
         let names: Vec<&str> = axes.iter().map(|a| a["name"].as_str().unwrap()).collect();
@@ -234,17 +218,7 @@ fn metadata_transforms_and_axes() {
     }
     // Without a voxel size: no unit.
     let store = work.path().join("nounit.ome.zarr");
-    build(&[
-        "build",
-        s(stack.path()),
-        "--min-size",
-        "4",
-        "--format",
-        "ome-zarr",
-        "--out",
-        s(&store),
-        "-q",
-    ]);
+    build_zarr(stack.path(), &store, "4", &[]);
     let (_, m) = multiscale(&store);
     assert!(m["axes"][0].get("unit").is_none(), "{m}");
 }
@@ -440,44 +414,6 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     );
     assert!(!demo.store().join(".zattrs").exists(), "marked complete");
     demo.resume_and_compare();
-}
-
-/// A tmpfs mounted over a folder, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        use std::ffi::CString;
-        let target = CString::new(s(dir)).unwrap();
-        let data = CString::new(format!("size={size}")).unwrap();
-        let fs = CString::new("tmpfs").unwrap();
-        // SAFETY: plain C strings that outlive the call.
-        let rc = unsafe {
-            libc::mount(
-                fs.as_ptr(),
-                target.as_ptr(),
-                fs.as_ptr(),
-                0,
-                data.as_ptr().cast(),
-            )
-        };
-        if rc != 0 {
-            eprintln!(
-                "cannot mount a tmpfs ({}): the full-disk case is skipped",
-                std::io::Error::last_os_error()
-            );
-            return None;
-        }
-        Some(Tmpfs(dir.to_path_buf()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let target = std::ffi::CString::new(s(&self.0)).unwrap();
-        // SAFETY: a C string that outlives the call; detached, so an open file cannot keep it.
-        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-    }
 }
 
 #[test]

@@ -150,18 +150,23 @@ pub trait LevelWriter {
     /// The file (or folder) a level `level` slice `index` is written to, for events.
     fn path(&self, level: usize, index: usize) -> PathBuf;
 
-    /// The mark of a complete pyramid (`pyramid.json`, the OME-Zarr group metadata): whether
-    /// one is there, and whether it records this build.
+    /// The mark of a complete pyramid: `pyramid.json`, or the OME-Zarr group metadata.
+    fn mark(&self) -> &dyn Mark;
+}
+
+/// The mark of a complete pyramid, written last: its presence means every output is there.
+pub trait Mark {
+    /// Whether one is there, and whether it records this build.
     fn recorded(&self) -> Recorded;
 
-    /// Removes the mark: the pyramid is about to change.
+    /// Removes it: the pyramid is about to change.
     fn unpublish(&self) -> Result<()>;
 
-    /// Writes the mark, last, once every output is complete; returns its path.
+    /// Writes it, once every output is complete; returns its path.
     fn publish(&self) -> Result<PathBuf>;
 
-    /// Where the mark is.
-    fn mark(&self) -> PathBuf;
+    /// Where it is.
+    fn path(&self) -> PathBuf;
 }
 
 /// The mark of a complete pyramid found in the output.

@@ -36,8 +36,8 @@ use zarrs::storage::{
 };
 
 use super::{
-    write_file, write_file_shared, Check, Computed, Finished, LevelWriter, Recorded, Scan, Target,
-    Writer, Written,
+    write_file, write_file_shared, Check, Computed, Finished, LevelWriter, Mark, Recorded, Scan,
+    Target, Writer, Written,
 };
 use crate::decode::BufferPool;
 use crate::error::{Error, Result};
@@ -816,6 +816,13 @@ impl LevelWriter for OmeZarr<'_> {
         self.level_dir(level)
     }
 
+    fn mark(&self) -> &dyn Mark {
+        self
+    }
+}
+
+/// The group's metadata (the `multiscales`), written last.
+impl Mark for OmeZarr<'_> {
     fn recorded(&self) -> Recorded {
         let Some((key, bytes)) = self.group.last() else {
             return Recorded::None;
@@ -852,10 +859,10 @@ impl LevelWriter for OmeZarr<'_> {
         for (key, bytes) in &self.group {
             write_file_shared(&self.root.join(key), &[bytes], self.durable)?;
         }
-        Ok(self.mark())
+        Ok(Mark::path(self))
     }
 
-    fn mark(&self) -> PathBuf {
+    fn path(&self) -> PathBuf {
         let key = self.group.last().map_or(".zattrs", |(k, _)| k.as_str());
         self.root.join(key)
     }

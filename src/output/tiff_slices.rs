@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use memmap2::{MmapMut, MmapOptions};
 
 use super::{
-    create_reserved, publish, Check, Computed, Finished, LevelWriter, Pixels, Recorded, Scan,
+    create_reserved, publish, Check, Computed, Finished, LevelWriter, Mark, Pixels, Recorded, Scan,
     Target, TemporaryFile, WriteMode, Writer, Written,
 };
 use crate::decode::BufferPool;
@@ -180,20 +180,8 @@ impl LevelWriter for TiffSlices<'_> {
         slice_path(&self.root, level, index)
     }
 
-    fn recorded(&self) -> Recorded {
-        self.record.recorded()
-    }
-
-    fn unpublish(&self) -> Result<()> {
-        self.record.unpublish()
-    }
-
-    fn publish(&self) -> Result<PathBuf> {
-        self.record.publish()
-    }
-
-    fn mark(&self) -> PathBuf {
-        self.record.out_root.join(crate::manifest::FILE_NAME)
+    fn mark(&self) -> &dyn Mark {
+        &self.record
     }
 }
 

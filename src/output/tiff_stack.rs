@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use super::tiff_slices::headers;
 use super::{
-    create_reserved, publish, Check, Computed, Finished, Job, LevelWriter, Recorded, Scan, Target,
-    TemporaryFile, Writer, Written,
+    create_reserved, publish, Check, Computed, Finished, Job, LevelWriter, Mark, Recorded, Scan,
+    Target, TemporaryFile, Writer, Written,
 };
 use crate::decode::BufferPool;
 use crate::encode::TiffHeader;
@@ -148,20 +148,8 @@ impl LevelWriter for TiffStack<'_> {
         stack_path(&self.root, level)
     }
 
-    fn recorded(&self) -> Recorded {
-        self.record.recorded()
-    }
-
-    fn unpublish(&self) -> Result<()> {
-        self.record.unpublish()
-    }
-
-    fn publish(&self) -> Result<PathBuf> {
-        self.record.publish()
-    }
-
-    fn mark(&self) -> PathBuf {
-        self.record.out_root.join(crate::manifest::FILE_NAME)
+    fn mark(&self) -> &dyn Mark {
+        &self.record
     }
 }
 

@@ -169,3 +169,49 @@ pub fn demo_stack(slices: usize, size: usize, min_size: usize) -> tempfile::Temp
     );
     dir
 }
+
+/// A tmpfs mounted over a folder, unmounted when dropped.
+#[cfg(target_os = "linux")]
+pub struct Tmpfs {
+    dir: PathBuf,
+}
+
+#[cfg(target_os = "linux")]
+impl Tmpfs {
+    pub fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        use std::ffi::CString;
+        let target = CString::new(s(dir)).unwrap();
+        let data = CString::new(format!("size={size}")).unwrap();
+        let fs = CString::new("tmpfs").unwrap();
+        // SAFETY: plain C strings that outlive the call.
+        let rc = unsafe {
+            libc::mount(
+                fs.as_ptr(),
+                target.as_ptr(),
+                fs.as_ptr(),
+                0,
+                data.as_ptr().cast(),
+            )
+        };
+        if rc != 0 {
+            eprintln!(
+                "cannot mount a tmpfs ({}): the full-disk case is skipped",
+                std::io::Error::last_os_error()
+            );
+            return None;
+        }
+        Some(Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let target = std::ffi::CString::new(s(&self.dir)).unwrap();
+        // SAFETY: a C string that outlives the call. Detached, so a file still open
+        // somewhere cannot keep the mount.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+}
