@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# `ctpyramid build --format ome-zarr` against the Python tools a user would pick to turn a
+# slice stack into an OME-Zarr pyramid, same stack, codec and chunks, warm and cold page
+# cache, median of RUNS with the commands taking turns run by run, peak RSS beside:
+#
+#   - ngff-zarr (tifffile read, to_multiscales with a 2x2x2 local mean, to_ngff_zarr);
+#   - ome-zarr-py (write_multiscale of the same pyramid computed with numpy: its own Scaler
+#     halves only y and x);
+#   - the floor: ctpyramid writing level 0 alone (--min-size above the slice size), that is
+#     reading the input and compressing and writing it on all cores;
+#   - `cat` of the stack.
+#
+#   benches/compare_zarr.sh DIR [RUNS] [CHUNKS] [CODEC]
+#       DIR: e.g. made by `benches/numpy_pyramid.py make DIR` (1 GiB: 128 x 2048x2048 u16)
+#       RUNS: 3; CHUNKS: 16,256,256 (ctpyramid's default); CODEC: zstd or blosc-lz4
+#   CHUNK_SWEEP=1 benches/compare_zarr.sh DIR
+#       times ctpyramid alone (warm) with a few chunk shapes, with peak RSS and file count:
+#       the measurement behind the default --chunks.
+#
+# Makes its own venv (target/bench-zarr-venv: ngff-zarr with dask-image, ome-zarr, tifffile).
+# Builds into a temporary folder under $TMPDIR, never into DIR. Figures depend on the
+# machine's load: run it on a quiet machine.
+set -euo pipefail
+dir=$1
+runs=${2:-3}
+chunks=${3:-16,256,256}
+codec=${4:-zstd}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/target/release/ctpyramid
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+venv=$root/target/bench-zarr-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import ngff_zarr, ome_zarr, tifffile, dask_image' 2> /dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'ngff-zarr[dask-image]' ome-zarr tifffile numpy zarr
+fi
+py=$venv/bin/python
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+evict() {
+    "$py" -c 'import os,sys
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$dir"/*.tif
+}
+
+# One run of "$@" into an empty folder: "seconds peak-KB"; cold=1 evicts the stack first.
+timed() {
+    local cold=$1; shift
+    rm -rf "${out:?}"/*
+    if [ "$cold" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
+    sync
+    /usr/bin/time -f "%e %M" -o "$out/.time" "$@" > /dev/null 2>&1 || echo "failed: $*" >&2
+    cat "$out/.time"
+}
+
+median() {
+    tr ' ' '\n' | grep . | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+
+size=$("$py" -c 'import sys,tifffile; p=tifffile.TiffFile(sys.argv[1]).pages[0]; print(max(p.shape))' "$(ls "$dir"/*.tif | head -1)")
+echo "stack: $(ls "$dir"/*.tif | wc -l) files, $(du -sh "$dir" | cut -f1); chunks $chunks, $codec, OME-NGFF 0.4; machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${CHUNK_SWEEP:-0}" = 1 ]; then
+    printf '%-16s %10s %12s %8s %10s\n' chunks "time (s)" "peak RSS MB" files "store MB"
+    for c in 1,1024,1024 8,512,512 16,256,256 32,256,256 64,64,64 64,128,128; do
+        t=""
+        for _ in $(seq "$runs"); do
+            t+=" $(timed 0 "$bin" build "$dir" --format ome-zarr --out "$out/s" --chunks "$c" --quiet | cut -d' ' -f1)"
+        done
+        "$bin" build "$dir" --format ome-zarr --out "$out/s" --chunks "$c" --quiet
+        rss=$(/usr/bin/time -f %M "$bin" build "$dir" --format ome-zarr --out "$out/t" --chunks "$c" --quiet 2>&1 >/dev/null | tail -1)
+        printf '%-16s %10s %12s %8s %10s\n' "$c" "$(echo "$t" | median)" "$((rss / 1024))" \
+            "$(find "$out/s" -type f | wc -l)" "$(du -sm "$out/s" | cut -f1)"
+        rm -rf "${out:?}"/s "${out:?}"/t
+    done
+    exit 0
+fi
+
+names=(
+    "cat DIR/*.tif > /dev/null"
+    "ctpyramid build --format ome-zarr"
+    "floor: ctpyramid, level 0 only"
+    "ngff-zarr (itkwasm bin shrink)"
+    "ngff-zarr (dask bin shrink)"
+    "ome-zarr-py (numpy pyramid)"
+)
+common=(--chunks "$chunks" --codec "$codec")
+evict
+cat "$dir"/*.tif > /dev/null
+for cold in 0 1; do
+    declare -a times=("" "" "" "" "" "") rss=("" "" "" "" "" "")
+    for _ in $(seq "$runs"); do
+        cmds=(
+            "sh -c cat\ $dir/*.tif\ >\ /dev/null"
+            "$bin build $dir --format ome-zarr --out $out/a --quiet ${common[*]}"
+            "$bin build $dir --format ome-zarr --out $out/b --quiet --min-size $size ${common[*]}"
+            "$py $root/benches/zarr_peers.py ngff-zarr $dir $out/c ${common[*]} --method itkwasm_bin_shrink"
+            "$py $root/benches/zarr_peers.py ngff-zarr $dir $out/d ${common[*]} --method dask_bin_shrink"
+            "$py $root/benches/zarr_peers.py ome-zarr $dir $out/e ${common[*]}"
+        )
+        for i in "${!cmds[@]}"; do
+            if [ "$i" = 0 ]; then
+                r=$(timed "$cold" sh -c "cat '$dir'/*.tif > /dev/null")
+            else
+                # shellcheck disable=SC2086 # the command's words
+                r=$(timed "$cold" ${cmds[$i]})
+            fi
+            times[$i]+=" ${r% *}"
+            rss[$i]+=" ${r#* }"
+        done
+    done
+    echo
+    echo "$([ "$cold" = 1 ] && echo cold || echo warm) cache, median of $runs:"
+    printf '%-36s %10s %10s %14s\n' command "time (s)" "x ours" "peak RSS (MB)"
+    ours=$(echo "${times[1]}" | median)
+    for i in "${!names[@]}"; do
+        t=$(echo "${times[$i]}" | median)
+        m=$(echo "${rss[$i]}" | median)
+        printf '%-36s %10s %10s %14s\n' "${names[$i]}" "$t" "$(echo "scale=2; $t / $ours" | bc)" "$((m / 1024))"
+    done
+done
