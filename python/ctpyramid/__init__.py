@@ -33,6 +33,10 @@ def build(
     *,
     min_size: int = 500,
     layout: str = "slices",
+    format: str = "tiff",
+    ngff: str = "0.4",
+    codec: str = "zstd",
+    chunks: Union[None, str, Tuple[int, int, int]] = None,
     voxel_size: Optional[float] = None,
     force: bool = False,
     threads: Optional[int] = None,
@@ -52,8 +56,11 @@ def build(
     """Build the pyramid of the slices in ``dir`` (a folder, or a multi-page TIFF).
 
     Levels go to ``out`` (default ``<dir>/.thumbnail``) as ``<out>/<level>/<k:06>.tif``, or
-    one multi-page TIFF a level with ``layout="stack"``. Outputs an earlier build completed
-    are kept (``force=True`` rebuilds them).
+    one multi-page TIFF a level with ``layout="stack"``; with ``format="ome-zarr"``, one
+    OME-Zarr store (default ``<dir>.ome.zarr`` beside the folder) whose level 0 is the input,
+    written as ``ngff`` ("0.4" or "0.5") with ``codec`` ("zstd" or "blosc-lz4") and
+    ``chunks`` (``(z, y, x)`` or ``"Z,Y,X"``, default 16,256,256). Outputs an earlier build
+    completed are kept (``force=True`` rebuilds them).
 
     Options, as the CLI's: ``min_size`` (keep halving while a level is wider or taller),
     ``layout`` ("slices" or "stack"), ``voxel_size`` (micrometres, recorded in the outputs),
@@ -106,6 +113,8 @@ def plan(
     shards: int,
     *,
     min_size: int = 500,
+    format: str = "tiff",
+    chunks: Union[None, str, Tuple[int, int, int]] = None,
     prefix: Optional[str] = None,
     ext: Optional[str] = None,
     first: Optional[int] = None,
@@ -116,8 +125,9 @@ def plan(
 ) -> List[Dict[str, int]]:
     """Split a build of ``dir`` into at most ``shards`` aligned shards, as ``ctpyramid plan``
     does: a list of ``{"shard": i, "start": a, "end": b}``. Shard i is
-    ``build(dir, slices=(a, b), ...)`` with the same selection and ``min_size``; together
-    they write exactly one full build's outputs, on any number of machines.
+    ``build(dir, slices=(a, b), ...)`` with the same selection, ``min_size``, ``format`` and
+    ``chunks`` (OME-Zarr shards align to the chunk depth x 2^levels); together they write
+    exactly one full build's outputs, on any number of machines.
     """
     options = dict(locals())
     del options["dir"], options["shards"]

@@ -64,6 +64,10 @@ fn build_options(
             "reader" => o.reader = choice(&key, &value)?,
             "writer" => o.writer = choice(&key, &value)?,
             "layout" => o.layout = choice(&key, &value)?,
+            "format" => o.format = choice(&key, &value)?,
+            "ngff" => o.zarr.ngff = choice(&key, &value)?,
+            "codec" => o.zarr.codec = choice(&key, &value)?,
+            "chunks" => o.zarr.chunks = chunks(&value)?,
             "voxel_size" => o.voxel_um = Some(positive(&key, value.extract()?)?),
             "slices" => o.slices = Some(slices(&value)?),
             "threads" => threads = Some(value.extract::<usize>()?).filter(|&n| n > 0),
@@ -98,6 +102,8 @@ fn build_options(
         layout: _,
         voxel_um: _,
         slices: _,
+        format: _,
+        zarr: _,
     } = &o;
     Ok((o, threads))
 }
@@ -163,6 +169,20 @@ fn choice<T: clap::ValueEnum>(key: &str, value: &Bound<'_, PyAny>) -> PyResult<T
             names.join(", ")
         ))
     })
+}
+
+/// OME-Zarr chunks: `(z, y, x)` or `"Z,Y,X"`, as the CLI's `--chunks`.
+fn chunks(value: &Bound<'_, PyAny>) -> PyResult<[usize; 3]> {
+    if let Ok(text) = value.extract::<String>() {
+        return ctpyramid::output::ome_zarr::parse_chunks(&text).map_err(PyValueError::new_err);
+    }
+    let (z, y, x): (usize, usize, usize) = value.extract()?;
+    if z == 0 || y == 0 || x == 0 {
+        return Err(PyValueError::new_err(format!(
+            "chunks=({z}, {y}, {x}): expected three positive integers"
+        )));
+    }
+    Ok([z, y, x])
 }
 
 fn positive(key: &str, value: f64) -> PyResult<f64> {

@@ -192,3 +192,26 @@ def test_a_panic_is_a_runtime_error_not_a_panic_exception():
     with pytest.raises(RuntimeError, match="internal error.*deliberate panic") as info:
         _native._panic_for_tests()
     assert type(info.value) is RuntimeError
+
+
+def test_ome_zarr_options_are_the_clis(tmp_path, cli):
+    volume = phantom(7, 130, 90, np.uint16, seed=12)
+    write_stack(tmp_path / "a", volume)
+    copy_stack(tmp_path / "a", tmp_path / "b")
+    summary = ctpyramid.build(tmp_path / "a", min_size=20, format="ome-zarr", ngff="0.5",
+                              codec="blosc-lz4", chunks=(2, 32, 16), voxel_size=3.0)
+    assert summary["out"] == str(tmp_path / "a.ome.zarr")
+    cli("build", tmp_path / "b", "--min-size", 20, "--format", "ome-zarr", "--ngff", "0.5",
+        "--codec", "blosc-lz4", "--chunks", "2,32,16", "--voxel-size", 3.0)
+    # The same store, byte for byte (named after the stack's folder, "a" and "b", in the
+    # multiscales metadata).
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    a, b = tree(tmp_path / "a.ome.zarr"), tree(tmp_path / "b.ome.zarr")
+    assert sorted(a) == sorted(b) and "zarr.json" in a and "0/zarr.json" in a
+    assert all(a[k] == b[k] for k in a if k != "zarr.json")
+    # Shards of an OME-Zarr build align to the chunk depth x 2^levels (2 x 2^3 here).
+    shards = ctpyramid.plan(tmp_path / "a", 4, min_size=20, format="ome-zarr", chunks="2,32,16")
+    assert [(s["start"], s["end"]) for s in shards] == [(0, 7)]
+    with pytest.raises(ValueError, match="chunks"):
+        ctpyramid.build(tmp_path / "a", format="ome-zarr", chunks=(0, 1, 1))

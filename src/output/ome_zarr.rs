@@ -365,12 +365,18 @@ impl<'a> OmeZarr<'a> {
                 done.extend(writer.finish()?);
                 buffer = l.returned.1.try_recv().ok();
             }
+            let len = l.slab_bytes(bytes);
             let mut buffer = buffer.unwrap_or_else(|| {
                 l.buffers += 1;
-                Vec::new()
+                // Zeroed by the allocator (fresh pages), not by a pass over it.
+                vec![0; len]
             });
-            buffer.clear();
-            buffer.resize(l.slab_bytes(bytes), 0);
+            // Every slice of a row overwrites its plane whole: only the planes of a last,
+            // partial row beyond the level must be zero (the fill value).
+            if buffer.len() != len || (row + 1) * cz > l.shape[0] {
+                buffer.clear();
+                buffer.resize(len, 0);
+            }
             l.slab = Some((row, buffer));
         }
         let Some((_, slab)) = &mut l.slab else {
@@ -383,8 +389,6 @@ impl<'a> OmeZarr<'a> {
         if !(index + 1).is_multiple_of(cz) && !last {
             return Ok(done);
         }
-        // A last partial chunk row's slices beyond the level stay zero (the fill value): the
-        // buffer was zeroed when the row began.
         let Some((row, slab)) = l.slab.take() else {
             return Ok(done);
         };
