@@ -112,6 +112,35 @@ fn check_store(stack: &Path, tiff: &Path, store: &Path, levels: usize) {
     assert!(partial_files(store).is_empty());
 }
 
+/// The `omero` window of the store: the range of the deepest level's pixels, as the TIFF
+/// pyramid (read by the `tiff` crate) has them, within the dtype's range.
+fn check_omero(store: &Path, tiff: &Path, levels: usize) {
+    let omero = if store.join("zarr.json").exists() {
+        json_file(&store.join("zarr.json"))["attributes"]["ome"]["omero"].clone()
+    } else {
+        json_file(&store.join(".zattrs"))["omero"].clone()
+    };
+    let (shape, bytes) = tiff_level(tiff, levels);
+    let samples = shape.iter().product::<u64>() as usize;
+    let values: Vec<u64> = match bytes.len() / samples {
+        1 => bytes.iter().map(|&v| u64::from(v)).collect(),
+        _ => bytes
+            .chunks_exact(2)
+            .map(|p| u64::from(u16::from_le_bytes([p[0], p[1]])))
+            .collect(),
+    };
+    let top = if bytes.len() / samples == 1 {
+        255
+    } else {
+        65535
+    };
+    let window = &omero["channels"][0]["window"];
+    assert_eq!(window["min"], 0, "{omero}");
+    assert_eq!(window["max"], top, "{omero}");
+    assert_eq!(window["start"], *values.iter().min().unwrap(), "{omero}");
+    assert_eq!(window["end"], *values.iter().max().unwrap(), "{omero}");
+}
+
 #[test]
 fn levels_equal_input_and_tiff_levels() {
     // Odd sizes and odd slice counts at every level; 8-bit; the default min size.
@@ -145,6 +174,7 @@ fn levels_equal_input_and_tiff_levels() {
             check_store(stack.path(), &tiff, &store, levels);
             let (version, _) = multiscale(&store);
             assert_eq!(version, ngff);
+            check_omero(&store, &tiff, levels);
         }
     }
 }

@@ -241,8 +241,12 @@ pub struct OmeZarr<'a> {
     levels: Vec<LevelArray>,
     /// Pixel buffers of the slices kept for the next level.
     pool: BufferPool,
-    /// The group's metadata files, in the order they are written: the last is the mark.
+    /// The group's metadata files without `omero`, in the order they are written: the last
+    /// is the mark.
     group: Vec<(String, Vec<u8>)>,
+    /// The stack's name (its folder's), in the metadata.
+    name: String,
+    options: OmeZarrOptions,
     /// This build is one shard of several.
     sharded: bool,
 }
@@ -276,7 +280,7 @@ impl<'a> OmeZarr<'a> {
             false => source.file_name(),
         };
         let name = name.map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        let group = group_metadata(plan, &root, &name, options)?;
+        let group = group_metadata(plan, &root, &name, options, None)?;
         Ok(OmeZarr {
             plan,
             root,
@@ -284,12 +288,61 @@ impl<'a> OmeZarr<'a> {
             levels,
             pool: BufferPool::default(),
             group,
+            name,
+            options: *options,
             sharded: false,
         })
     }
 
     fn level_dir(&self, level: usize) -> PathBuf {
         self.root.join(level.to_string())
+    }
+
+    /// OMERO display settings for viewers (napari, Fiji): one gray channel whose window is
+    /// the range of the smallest level's pixels (the full range of the data, but for the
+    /// extremes the averaging smooths out), within the dtype's.
+    fn omero(&self) -> Result<Option<Value>> {
+        let Some(level) = self.levels.last() else {
+            return Ok(None);
+        };
+        let path = self.level_dir(level.level);
+        let store = FilesystemStore::new(&self.root).map_err(|e| read_error(&path, e))?;
+        let array = Array::open(Arc::new(store), &format!("/{}", level.level))
+            .map_err(|e| read_error(&path, e))?;
+        let pixels: ArrayBytes = array
+            .retrieve_array_subset(&array.subset_all())
+            .map_err(|e| read_error(&path, e))?;
+        let raw = pixels.into_fixed().map_err(|e| read_error(&path, e))?;
+        let (lo, hi, top) = match self.plan.depth {
+            Depth::U8 => {
+                let (lo, hi) = raw
+                    .iter()
+                    .fold((u8::MAX, 0), |(a, b), &v| (a.min(v), b.max(v)));
+                (u32::from(lo), u32::from(hi), u32::from(u8::MAX))
+            }
+            Depth::U16 => {
+                let (lo, hi) = raw
+                    .chunks_exact(2)
+                    .map(|p| u16::from_ne_bytes([p[0], p[1]]))
+                    .fold((u16::MAX, 0), |(a, b), v| (a.min(v), b.max(v)));
+                (u32::from(lo), u32::from(hi), u32::from(u16::MAX))
+            }
+        };
+        if lo > hi {
+            return Ok(None);
+        }
+        Ok(Some(json!({
+            "channels": [{
+                "label": self.name,
+                "color": "FFFFFF",
+                "active": true,
+                "coefficient": 1,
+                "family": "linear",
+                "inverted": false,
+                "window": { "min": 0, "max": top, "start": lo, "end": hi },
+            }],
+            "rdefs": { "model": "greyscale" },
+        })))
     }
 
     /// How the metadata files of `level` on disk compare with this build's, byte for byte.
@@ -576,11 +629,14 @@ fn level_array(
 /// The group's metadata files, with the OME-NGFF `multiscales`: per level a scale of
 /// `voxel x 2^L` and a translation of `voxel x (2^L - 1) / 2`, so that the levels overlay
 /// exactly (a level-L voxel's centre is the centre of the 2^L input voxels it averages).
+///
+/// `omero`, when given, is the display settings beside the `multiscales` ([`omero`]).
 fn group_metadata(
     plan: &Plan,
     root: &Path,
     name: &str,
     options: &OmeZarrOptions,
+    omero: Option<Value>,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let voxel = plan.voxel_um.unwrap_or(1.0);
     let axis = |name: &str| match plan.voxel_um {
@@ -619,7 +675,10 @@ fn group_metadata(
     let (metadata, keys): (GroupMetadata, &[&str]) = match options.ngff {
         Ngff::V04 => {
             multiscale["version"] = json!("0.4");
-            let attributes = json!({ "multiscales": [multiscale] });
+            let mut attributes = json!({ "multiscales": [multiscale] });
+            if let Some(omero) = omero {
+                attributes["omero"] = omero;
+            }
             let Value::Object(attributes) = attributes else {
                 return Err(err(&"internal: attributes"));
             };
@@ -629,7 +688,11 @@ fn group_metadata(
             )
         }
         Ngff::V05 => {
-            let attributes = json!({ "ome": { "version": "0.5", "multiscales": [multiscale] } });
+            let mut attributes =
+                json!({ "ome": { "version": "0.5", "multiscales": [multiscale] } });
+            if let Some(omero) = omero {
+                attributes["ome"]["omero"] = omero;
+            }
             let Value::Object(attributes) = attributes else {
                 return Err(err(&"internal: attributes"));
             };
@@ -827,22 +890,24 @@ impl LevelWriter for OmeZarr<'_> {
 
 /// The group's metadata (the `multiscales`), written last.
 impl Mark for OmeZarr<'_> {
+    /// The mark is this build's if it is, but for the `omero` display settings (which
+    /// depend on the pixels), and every array's metadata is.
     fn recorded(&self) -> Recorded {
         let Some((key, bytes)) = self.group.last() else {
             return Recorded::None;
         };
-        match std::fs::read(self.root.join(key)) {
-            Err(_) => Recorded::None,
-            Ok(on_disk)
-                if on_disk == *bytes
-                    && self
-                        .levels
-                        .iter()
-                        .all(|l| self.metadata_state(l) == Meta::Same) =>
-            {
-                Recorded::Current
-            }
-            Ok(_) => Recorded::Stale,
+        let Ok(on_disk) = std::fs::read(self.root.join(key)) else {
+            return Recorded::None;
+        };
+        let parse = |b: &[u8]| serde_json::from_slice::<Value>(b).ok().map(without_omero);
+        let same = parse(&on_disk).is_some_and(|m| Some(m) == parse(bytes));
+        let arrays = self
+            .levels
+            .iter()
+            .all(|l| self.metadata_state(l) == Meta::Same);
+        match same && arrays {
+            true => Recorded::Current,
+            false => Recorded::Stale,
         }
     }
 
@@ -859,8 +924,12 @@ impl Mark for OmeZarr<'_> {
         Ok(())
     }
 
+    /// Writes the group's metadata, with the `omero` window taken from the smallest level's
+    /// pixels (read back: this build, or a shard, may have written none of them).
     fn publish(&self) -> Result<PathBuf> {
-        for (key, bytes) in &self.group {
+        let omero = self.omero()?;
+        let group = group_metadata(self.plan, &self.root, &self.name, &self.options, omero)?;
+        for (key, bytes) in &group {
             write_file_shared(&self.root.join(key), &[bytes], self.durable)?;
         }
         Ok(Mark::path(self))
@@ -870,6 +939,21 @@ impl Mark for OmeZarr<'_> {
         let key = self.group.last().map_or(".zattrs", |(k, _)| k.as_str());
         self.root.join(key)
     }
+}
+
+/// Group metadata (`.zattrs`, or `zarr.json`) without its `omero` settings.
+fn without_omero(mut metadata: Value) -> Value {
+    if let Some(attrs) = metadata.as_object_mut() {
+        attrs.remove("omero");
+    }
+    if let Some(ome) = metadata
+        .get_mut("attributes")
+        .and_then(|a| a.get_mut("ome"))
+        .and_then(Value::as_object_mut)
+    {
+        ome.remove("omero");
+    }
+    metadata
 }
 
 /// Copies the rows of an input slice (whatever its layout: zero-copy, byte-swapped,

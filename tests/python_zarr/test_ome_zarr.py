@@ -134,6 +134,15 @@ def test_transforms_overlay_the_levels(stack, ngff):
         scale, translation = d["coordinateTransformations"]
         assert scale == {"type": "scale", "scale": [2.5 * 2**level] * 3}
         assert translation == {"type": "translation", "translation": [2.5 * (2**level - 1) / 2] * 3}
+    # The display window: the deepest level's range (numpy), within the dtype's.
+    if ngff == "0.4":
+        omero = json.loads((store / ".zattrs").read_text())["omero"]
+    else:
+        omero = json.loads((store / "zarr.json").read_text())["attributes"]["ome"]["omero"]
+    deepest = stack["levels"][-1]
+    window = omero["channels"][0]["window"]
+    assert window == {"min": 0, "max": int(np.iinfo(deepest.dtype).max),
+                      "start": int(deepest.min()), "end": int(deepest.max())}
 
 
 @pytest.mark.parametrize("ngff", ["0.4", "0.5"])
