@@ -5,8 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -383,6 +381,7 @@ fn replaced_input_is_rebuilt() {
     assert!(level0 == input);
 }
 
+#[cfg(unix)]
 fn send(child: &std::process::Child, signal: i32) {
     // SAFETY: kill(2) with the id of a child not yet waited for (so not reused).
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
@@ -391,7 +390,9 @@ fn send(child: &std::process::Child, signal: i32) {
 
 /// Starts a build, waits for `lines` progress lines, sends `signal`, and returns its status
 /// and stderr.
+#[cfg(unix)]
 fn interrupt(demo: &Demo, lines: usize, signal: i32) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader, Read};
     let mut child = demo
         .command()
         .args(["--progress", "json"])
@@ -414,8 +415,10 @@ fn interrupt(demo: &Demo, lines: usize, signal: i32) -> (std::process::ExitStatu
     (child.wait().unwrap(), stderr)
 }
 
+#[cfg(unix)]
 #[test]
 fn kill_then_resume_is_byte_identical() {
+    use std::os::unix::process::ExitStatusExt;
     let demo = Demo::new();
     for lines in [3, 40, 200] {
         let (status, _) = interrupt(&demo, lines, libc::SIGKILL);
@@ -432,6 +435,7 @@ fn kill_then_resume_is_byte_identical() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn sigint_cancels_cleanly_and_resume_completes() {
     let demo = Demo::new();
@@ -446,6 +450,7 @@ fn sigint_cancels_cleanly_and_resume_completes() {
     demo.resume_and_compare();
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn full_disk_is_one_line_and_exit_3() {
     let stack = demo_stack(600, 64, 8);
