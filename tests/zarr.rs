@@ -2,6 +2,8 @@
 //! level 0 equals the input slices (decoded by the `tiff` crate), every level equals the TIFF
 //! pyramid of the same stack, the OME-NGFF metadata; resume, kill, cancel, full disk, shards.
 
+#![cfg(feature = "ome-zarr")]
+
 mod common;
 
 use std::collections::BTreeMap;

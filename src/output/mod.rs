@@ -199,7 +199,15 @@ pub fn open<'a>(
     Ok(match (format, layout) {
         (OutputFormat::Tiff, Layout::Slices) => Box::new(tiff_slices::TiffSlices::new(target)?),
         (OutputFormat::Tiff, Layout::Stack) => Box::new(tiff_stack::TiffStack::new(target)?),
+        #[cfg(feature = "ome-zarr")]
         (OutputFormat::OmeZarr, _) => Box::new(ome_zarr::OmeZarr::new(target, zarr)?),
+        #[cfg(not(feature = "ome-zarr"))]
+        (OutputFormat::OmeZarr, _) => {
+            let _ = (zarr, target);
+            return Err(Error::Usage(
+                "--format ome-zarr: this ctpyramid was built without the ome-zarr feature".into(),
+            ));
+        }
     })
 }
 
@@ -454,6 +462,7 @@ pub(crate) fn write_file(final_path: &Path, parts: &[&[u8]], durable: bool) -> R
 
 /// [`write_file`] for a file other processes (shards) may write at the same time, with the
 /// same bytes: under a temporary name of this process's own.
+#[cfg_attr(not(feature = "ome-zarr"), allow(dead_code))]
 pub(crate) fn write_file_shared(final_path: &Path, parts: &[&[u8]], durable: bool) -> Result<()> {
     let name = final_path
         .file_name()
