@@ -297,19 +297,26 @@ impl Demo {
         command
     }
 
-    /// Reruns to completion and checks the store is the reference, byte for byte; returns
-    /// the `done` event.
-    fn resume_and_compare(&self) -> Value {
+    /// Reruns the build to completion; returns its `--progress json` events.
+    fn rerun(&self) -> Vec<Value> {
         let out = self
             .command()
             .args(["--progress", "json"])
             .output()
             .unwrap();
         assert_ok(&out);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let done: Value = stdout
+        String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Reruns to completion and checks the store is the reference, byte for byte; returns
+    /// the `done` event.
+    fn resume_and_compare(&self) -> Value {
+        let done = self
+            .rerun()
+            .into_iter()
             .find(|v| v["event"] == "done")
             .expect("a done event");
         let got = read_tree(&self.store());
@@ -593,16 +600,7 @@ impl Demo {
     /// Reruns the build, and checks its plan is what `inspect` said it would do: the `plan`
     /// and `done` events, and the progress events in between.
     fn rerun_as_inspected(&self, pyramid: &Value) -> (Value, Value) {
-        let out = self
-            .command()
-            .args(["--progress", "json"])
-            .output()
-            .unwrap();
-        assert_ok(&out);
-        let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let events = self.rerun();
         let plan = events[0].clone();
         let done = events.last().unwrap().clone();
         assert_eq!(plan["event"], "plan");
