@@ -10,8 +10,9 @@ use crate::discover::{select, Selection, SkyScanLog};
 use crate::error::Result;
 use crate::layout::{Encoding, SliceLayout};
 use crate::manifest::{self, InputFile};
-use crate::pyramid::Plan;
-use crate::pyramid::{file_names, BuildOptions, Layout};
+use crate::output::{OutputFormat, Recorded};
+use crate::pyramid::{file_names, survey, BuildOptions, Layout, Survey};
+use crate::pyramid::{Outputs, Plan};
 use crate::slice::{SliceFile, Stack};
 use crate::voxel;
 
@@ -112,9 +113,14 @@ pub struct Report {
     pub pyramid: PyramidState,
 }
 
-/// What the output folder holds, by its `pyramid.json`.
+/// What the output holds: a TIFF pyramid by its `pyramid.json`; an OME-Zarr store by the scan
+/// a build resumes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PyramidState {
+    /// An OME-Zarr store (or none yet), as `build` with the same options would find it.
+    Store(Survey),
+    /// The output could not be examined: the stack cannot be built as it is.
+    Unknown { root: String, reason: String },
     /// No output folder.
     None,
     /// A folder without `pyramid.json`: a build interrupted, still running, or by another tool.
@@ -180,6 +186,8 @@ impl PyramidState {
 
     fn describe(&self) -> String {
         match self {
+            PyramidState::Store(survey) => describe_store(survey),
+            PyramidState::Unknown { root, reason } => format!("unknown for {root}: {reason}"),
             PyramidState::None => "none yet".into(),
             PyramidState::Incomplete { root } => format!(
                 "incomplete in {root} (no pyramid.json: a build was interrupted, is running, or \
@@ -197,6 +205,55 @@ impl PyramidState {
     }
 }
 
+/// The state of an OME-Zarr store in a sentence.
+fn describe_store(s: &Survey) -> String {
+    let root = s.out_root.display();
+    let files = |o: &Outputs| format!("{} chunk files ({} slices)", o.files, o.slices);
+    let total = Outputs {
+        files: s.kept.files + s.to_write.files,
+        slices: s.kept.slices + s.to_write.slices,
+    };
+    let levels: Vec<String> = s
+        .levels
+        .iter()
+        .map(|l| format!("{}: {}/{}", l.level, l.complete, l.slices))
+        .collect();
+    let rerun = format!(
+        "build keeps {} and computes {}, reading {} input slices",
+        files(&s.kept),
+        files(&s.to_write),
+        s.to_read
+    );
+    if !s.exists {
+        return format!("none yet ({root} does not exist)");
+    }
+    if s.complete() {
+        return format!(
+            "complete in {root} ({} level(s) below the input, {})",
+            s.levels.len().saturating_sub(1),
+            files(&total)
+        );
+    }
+    if s.stale {
+        return format!(
+            "out of date in {root}: built from other inputs or options ({rerun}; --force \
+             rebuilds all)"
+        );
+    }
+    let why = match (s.recorded, s.to_write.files) {
+        (Recorded::None, 0) => "every chunk is there but the group metadata, written last".into(),
+        (Recorded::None, _) => "no group metadata: a build was interrupted or is running".into(),
+        (_, n) => format!(
+            "complete metadata, but chunk rows with a file missing or damaged: {n} chunk files \
+             to rewrite"
+        ),
+    };
+    format!(
+        "incomplete in {root} ({why}); slices complete per level {}; {rerun}",
+        levels.join(", ")
+    )
+}
+
 /// Reads the header of every slice of `input` (a folder or a multi-page TIFF), decoding no
 /// pixel, and reports every problem rather than stopping at the first.
 pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<Report> {
@@ -211,6 +268,22 @@ pub fn inspect_with(
     min_size: usize,
     out_root: Option<&Path>,
 ) -> Result<Report> {
+    let options = BuildOptions {
+        selection: selection.clone(),
+        min_size,
+        out: out_root.map(Path::to_path_buf),
+        ..BuildOptions::new(input)
+    };
+    inspect_options(&options)
+}
+
+/// [`inspect`] with the options of a build: the selection, `min_size`, `voxel_um`, and where
+/// and how the output is written (`out`, `format`, `layout`, `zarr`). A TIFF pyramid's state
+/// comes from its `pyramid.json`; an OME-Zarr store's from the scan a build with these
+/// options resumes from ([`survey`]).
+pub fn inspect_options(options: &BuildOptions) -> Result<Report> {
+    let (input, selection, min_size) = (&options.input, &options.selection, options.min_size);
+    let input = input.as_path();
     let mut listing = select(input, selection)?;
     let paths = listing.paths.clone();
     let stack = Stack::new(std::mem::take(&mut listing.paths))?;
@@ -246,16 +319,34 @@ pub fn inspect_with(
             .sum(),
         Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
     };
-    let root = match out_root {
-        Some(root) => root.to_path_buf(),
-        None => BuildOptions::new(input).out_root(),
+    let root = options.out_root();
+    let pyramid = match options.format {
+        OutputFormat::Tiff => PyramidState::of(&root, &stack, &paths, input, first.as_ref()),
+        OutputFormat::OmeZarr => {
+            let options = BuildOptions {
+                force: false,
+                slices: None,
+                ..options.clone()
+            };
+            match survey(&options) {
+                Ok(survey) => PyramidState::Store(survey),
+                Err(e) => PyramidState::Unknown {
+                    root: root.display().to_string(),
+                    reason: e.to_string(),
+                },
+            }
+        }
     };
-    let pyramid = PyramidState::of(&root, &stack, &paths, input, first.as_ref());
     let plan = first.map(|first| {
         let f = first.layout();
         listing.check_first(f.width, f.height);
         let mut plan = Plan::new(f.width, f.height, f.depth, stack.len(), min_size);
-        let voxel = voxel::resolve(None, listing.log.as_ref(), first.path(), first.scale());
+        let voxel = voxel::resolve(
+            options.voxel_um,
+            listing.log.as_ref(),
+            first.path(),
+            first.scale(),
+        );
         (plan.voxel_um, plan.voxel_source) =
             voxel.map_or((None, None), |(um, s)| (Some(um), Some(s)));
         plan
@@ -333,6 +424,10 @@ impl Report {
                     "state": "complete", "root": root, "layout": layout, "levels": levels,
                 }),
                 PyramidState::Stale { root } => json!({ "state": "stale", "root": root }),
+                PyramidState::Unknown { root, reason } => json!({
+                    "state": "unknown", "root": root, "error": reason,
+                }),
+                PyramidState::Store(s) => store_json(s),
             },
             "problems": self.problems.iter().map(|(slice, error)| json!({
                 "slice": slice, "error": error,
@@ -425,4 +520,35 @@ impl Report {
         }
         out
     }
+}
+
+/// An OME-Zarr store's state for `inspect --json`: `state` as for a TIFF pyramid, and what a
+/// build would keep, write and read.
+fn store_json(s: &Survey) -> Value {
+    let state = match () {
+        _ if !s.exists => "none",
+        _ if s.complete() => "complete",
+        _ if s.stale => "stale",
+        _ => "incomplete",
+    };
+    let outputs = |o: &Outputs| json!({ "files": o.files, "slices": o.slices });
+    json!({
+        "state": state,
+        "root": s.out_root.display().to_string(),
+        "format": s.format.name(),
+        "ngff": s.zarr.ngff.name(),
+        "chunks": s.zarr.chunks,
+        "codec": s.zarr.codec.name(),
+        "metadata": match s.recorded {
+            Recorded::None => "absent",
+            Recorded::Current => "current",
+            Recorded::Stale => "stale",
+        },
+        "levels": s.levels.iter().map(|l| json!({
+            "level": l.level, "complete": l.complete, "slices": l.slices,
+        })).collect::<Vec<_>>(),
+        "kept": outputs(&s.kept),
+        "to_write": outputs(&s.to_write),
+        "to_read": s.to_read,
+    })
 }

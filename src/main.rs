@@ -58,6 +58,17 @@ enum Command {
         /// Where to look for the pyramid [default: as build writes it]
         #[arg(long)]
         out: Option<PathBuf>,
+        /// As for build: which output to look for. With ome-zarr, the store's state is what
+        /// build with the same options (--out, --ngff, --codec, --chunks, --min-size,
+        /// --voxel-size) would find: complete, out of date, or incomplete with what a rerun
+        /// computes
+        #[arg(long, value_enum, default_value_t = OutputFormat::Tiff)]
+        format: OutputFormat,
+        #[command(flatten)]
+        zarr: ZarrArgs,
+        /// As for build (it decides the voxel size an OME-Zarr store records)
+        #[arg(long, value_name = "UM", value_parser = positive_f64)]
+        voxel_size: Option<f64>,
         #[command(flatten)]
         select: SelectArgs,
     },
@@ -314,13 +325,19 @@ fn main() -> ExitCode {
             json,
             min_size,
             out,
+            format,
+            zarr,
+            voxel_size,
             select,
-        } => match ctpyramid::inspect::inspect_with(
-            &path,
-            &select.selection(),
+        } => match ctpyramid::inspect::inspect_options(&BuildOptions {
+            selection: select.selection(),
             min_size,
-            out.as_deref(),
-        ) {
+            out,
+            format,
+            zarr: zarr.options(),
+            voxel_um: voxel_size,
+            ..BuildOptions::new(path)
+        }) {
             Ok(report) => {
                 if json {
                     say(&format!("{:#}", report.to_json()));
@@ -458,9 +475,11 @@ fn run_build(
             selection,
             kept,
             to_read,
-            bytes_to_read,
             stale,
             shard,
+            format,
+            bytes_to_read,
+            ..
         } => {
             if text {
                 if let Some(note) = selection {
@@ -482,16 +501,22 @@ fn run_build(
                     );
                 }
                 if stale {
+                    let by = match format {
+                        OutputFormat::Tiff => "pyramid.json",
+                        OutputFormat::OmeZarr => "its metadata",
+                    };
                     eprintln!(
-                        "the pyramid in {} was built from other slices or options \
-                         (pyramid.json): rebuilding it",
+                        "the pyramid in {} was built from other slices or options ({by}): \
+                         rebuilding it",
                         out_root.display()
                     );
                 }
-                if kept > 0 {
+                if kept.files > 0 {
                     eprintln!(
-                        "resuming: {kept} output files are complete from an earlier run; \
+                        "resuming: {} output {} are complete from an earlier run; \
                          {to_read} of {} slices to read (--force rebuilds all)",
+                        kept.files,
+                        files_noun(format),
                         plan.slices
                     );
                 }
@@ -672,6 +697,14 @@ fn run_plan(
     Ok(())
 }
 
+/// What a build's file counts count: TIFF files, or an OME-Zarr store's chunk files.
+fn files_noun(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Tiff => "files",
+        OutputFormat::OmeZarr => "chunk files",
+    }
+}
+
 fn print_summary(s: &Summary) {
     let secs = s.elapsed.as_secs_f64();
     let gb = s.bytes_read as f64 / 1e9;
@@ -691,8 +724,9 @@ fn print_summary(s: &Summary) {
     }
     if s.files_written == 0 {
         say!(
-            "nothing to do: all {} files of {} level(s) [{}] in {} are complete (--force rebuilds)",
+            "nothing to do: all {} {} of {} level(s) [{}] in {} are complete (--force rebuilds)",
             s.files_kept,
+            files_noun(s.format),
             s.plan.levels.len(),
             levels.join(", "),
             s.out_root.display()
@@ -714,7 +748,7 @@ fn print_summary(s: &Summary) {
     };
     say!(
         "built {} level(s) [{}] from {} slices in {:.2} s: {} slices read ({read}), {:.2} GB \
-         at {:.2} GB/s; {} files written to {}{kept}",
+         at {:.2} GB/s; {} {} written to {}{kept}",
         s.plan.levels.len(),
         levels.join(", "),
         s.plan.slices,
@@ -723,6 +757,7 @@ fn print_summary(s: &Summary) {
         gb,
         gb / secs.max(1e-9),
         s.files_written,
+        files_noun(s.format),
         s.out_root.display(),
     );
 }

@@ -37,8 +37,8 @@ impl JsonEvents {
         }
     }
 
-    /// The object of an event: `plan` for [`Event::Planned`], `progress` for each output file
-    /// written; None for a slice read (counted, reported with the next file written).
+    /// The object of an event: `plan` for [`Event::Planned`], `progress` for each output slice
+    /// written; None for a slice read (counted, reported with the next slice written).
     pub fn event(&mut self, event: &Event) -> Option<Value> {
         match event {
             Event::Planned {
@@ -46,10 +46,13 @@ impl JsonEvents {
                 out_root,
                 selection,
                 kept,
+                to_write,
                 to_read,
                 bytes_to_read,
                 stale,
                 shard,
+                format,
+                zarr,
             } => {
                 (self.total, self.bytes_total) = (*to_read, *bytes_to_read);
                 Some(json!({
@@ -63,7 +66,19 @@ impl JsonEvents {
                     })).collect::<Vec<_>>(),
                     "out": out_root.display().to_string(),
                     "selection": selection,
-                    "kept": kept,
+                    "format": format.name(),
+                    "store": zarr.map(|z| json!({
+                        "path": out_root.display().to_string(),
+                        "ngff": z.ngff.name(),
+                        "chunks": z.chunks,
+                        "codec": z.codec.name(),
+                    })),
+                    // `kept` is `files_kept`, as it always was for TIFF.
+                    "kept": kept.files,
+                    "files_kept": kept.files,
+                    "slices_kept": kept.slices,
+                    "files_to_write": to_write.files,
+                    "slices_to_write": to_write.slices,
                     "stale": stale,
                     "shard": shard.as_ref().map(|r| [r.start, r.end]),
                     "voxel_um": plan.voxel_um,
@@ -109,8 +124,11 @@ pub fn summary(summary: &Summary) -> Value {
         "levels": summary.plan.levels.len(),
         "slices_read": summary.slices_read,
         "bytes": summary.bytes_read,
+        "format": summary.format.name(),
         "files_written": summary.files_written,
         "files_kept": summary.files_kept,
+        "slices_written": summary.slices_written,
+        "slices_kept": summary.slices_kept,
         "zero_copy_slices": summary.zero_copy_slices,
         "decoded_slices": summary.decoded_slices,
         "elapsed": summary.elapsed.as_secs_f64(),

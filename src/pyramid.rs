@@ -249,8 +249,11 @@ pub enum Event<'a> {
         out_root: &'a Path,
         /// How the slices were chosen, when not every image of the folder (a SkyScan log).
         selection: Option<&'a str>,
-        /// Output files an earlier run completed, kept as they are.
-        kept: usize,
+        /// Outputs an earlier run completed, kept as they are: files (TIFF files, OME-Zarr
+        /// chunk files) and the slices they hold.
+        kept: Outputs,
+        /// Outputs this build writes: one [`Event::SliceWritten`] comes for each slice.
+        to_write: Outputs,
         /// Input slices that will be read (all of them, unless resuming).
         to_read: usize,
         /// Their pixel bytes.
@@ -260,10 +263,14 @@ pub enum Event<'a> {
         stale: bool,
         /// The input slices this shard covers, when the build is one shard of several.
         shard: Option<Range<usize>>,
+        /// The output format, and how an OME-Zarr store is written (`format` OmeZarr).
+        format: OutputFormat,
+        zarr: Option<&'a OmeZarrOptions>,
     },
     /// Input slice `index` (from 0) was read and reduced into level 1.
     SliceRead { index: usize, bytes: u64 },
-    /// An output file is complete under its final name.
+    /// An output slice is complete under its final name (a TIFF file, a page of a stack
+    /// file, a slice of an OME-Zarr chunk row: one event for each of the row's slices).
     SliceWritten {
         level: usize,
         index: usize,
@@ -285,9 +292,15 @@ pub struct Summary {
     pub zero_copy_slices: usize,
     /// Input slices that had to be decoded (compressed TIFF, PNG, JPEG...).
     pub decoded_slices: usize,
+    /// Output files written: TIFF files, or OME-Zarr chunk files (metadata files aside).
     pub files_written: usize,
     /// Output files complete from an earlier run, left as they were.
     pub files_kept: usize,
+    /// Output slices written and kept, every level's (level 0 too, for a format that stores
+    /// the input): what `files_written` and `files_kept` hold.
+    pub slices_written: usize,
+    pub slices_kept: usize,
+    pub format: OutputFormat,
     /// `pyramid.json`, written when the whole pyramid is complete (by the last shard to
     /// finish, when split).
     pub manifest: Option<PathBuf>,
@@ -302,6 +315,163 @@ pub struct Summary {
 /// depend on are read.
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
+    let Prepared {
+        note,
+        stack,
+        first,
+        plan,
+        shard,
+        range,
+        out_root,
+        record,
+    } = prepare(options)?;
+    let layout = options.layout;
+    let target = Target {
+        plan: &plan,
+        out_root: &out_root,
+        durable: options.durable,
+        writer: options.writer,
+        record,
+    };
+    let mut output = crate::output::open(options.format, layout, &options.zarr, target)?;
+    output.prepare(&range)?;
+    let Found {
+        recorded,
+        done,
+        to_read,
+        stale,
+    } = Found::new(output.as_ref(), &plan, options.force, &range)?;
+    let slice_bytes = first.layout().pixel_bytes() as u64;
+    on_event(Event::Planned {
+        plan: &plan,
+        out_root: &out_root,
+        selection: note.as_deref(),
+        kept: done.kept,
+        to_write: done.missing,
+        to_read: to_read.len(),
+        bytes_to_read: slice_bytes * to_read.len() as u64,
+        stale,
+        shard: shard.clone(),
+        format: options.format,
+        zarr: (options.format == OutputFormat::OmeZarr).then_some(&options.zarr),
+    });
+    let writes = done.missing.slices > 0;
+    if writes {
+        // Until every output is in place again, the pyramid is not complete.
+        output.mark().unpublish()?;
+        output.begin(&done.scan)?;
+    }
+    // Declared after `output`, so dropped first: its last jobs are done before an
+    // unfinished file of the format is removed.
+    let writer = Writer::new(&out_root, WRITE_QUEUE)?;
+
+    let mut cascade = Cascade {
+        plan: &plan,
+        cancel: options.cancel.as_deref(),
+        done: &done,
+        output: output.as_mut(),
+        writer,
+        inputs: Inputs {
+            stack: &stack,
+            opener: stack.opener(&to_read, options.reader)?,
+            first,
+        },
+        files_written: 0,
+        slices_written: 0,
+        slices_read: 0,
+        bytes_read: 0,
+        zero_copy_slices: 0,
+        decoded_slices: 0,
+        on_event,
+    };
+    let mut walk = || -> Result<()> {
+        let (deepest, count) = plan
+            .levels
+            .last()
+            .map_or((0, plan.slices), |l| (l.level, l.slices));
+        if deepest > 0 || cascade.output.stores_input() {
+            for index in shard::level_range(&range, deepest, count) {
+                cascade.obtain(deepest, index, false)?;
+            }
+        }
+        Ok(())
+    };
+    let walked = walk();
+    // Outputs computed before a stop (Ctrl-C, a damaged slice) are still written, and
+    // reported: what the events said was written is exactly what is on disk.
+    let flushed = cascade.finish_writes();
+    walked?;
+    flushed?;
+    let finished = cascade.output.finish(&mut cascade.writer)?;
+    cascade.written(finished);
+    let (files_written, slices_written) = (cascade.files_written, cascade.slices_written);
+    let (slices_read, bytes_read) = (cascade.slices_read, cascade.bytes_read);
+    let (zero_copy_slices, decoded_slices) = (cascade.zero_copy_slices, cascade.decoded_slices);
+    drop(cascade);
+
+    // The mark of completion goes last, once every output of every shard is complete.
+    // Shards finishing together take turns (a lock): each sees every output finished before
+    // it took the lock, so the last one to take it writes the mark, or leaves none if
+    // something is still missing.
+    let manifest = if plan.levels.is_empty() && !output.stores_input() {
+        None
+    } else {
+        let _lock = manifest::lock(&out_root)?;
+        let complete = shard.is_none() || {
+            let everything = 0..plan.slices;
+            let scan = output.scan(false, &everything, Check::Present)?;
+            Done::new(&plan, output.as_ref(), scan, &everything)
+                .missing
+                .slices
+                == 0
+        };
+        let mark = output.mark();
+        if !complete {
+            mark.unpublish()?;
+            None
+        } else if writes || shard.is_some() || recorded != Recorded::Current {
+            Some(mark.publish()?)
+        } else {
+            Some(mark.path())
+        }
+    };
+    drop(output);
+
+    Ok(Summary {
+        files_written,
+        files_kept: done.kept.files,
+        slices_written,
+        slices_kept: done.kept.slices,
+        format: options.format,
+        slices_read,
+        bytes_read,
+        zero_copy_slices,
+        decoded_slices,
+        plan,
+        out_root,
+        selection: note,
+        manifest,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// The stack listed and its first slice probed: what a build of `options` would write, and
+/// where. Shared by [`build`] and [`survey`].
+struct Prepared {
+    /// How the slices were chosen, when not every image of the folder.
+    note: Option<String>,
+    stack: Stack,
+    /// The first slice, probed (no pixel read): it sets the geometry.
+    first: SliceFile,
+    plan: Plan,
+    shard: Option<Range<usize>>,
+    /// The input slices built: the shard's, or all.
+    range: Range<usize>,
+    out_root: PathBuf,
+    record: manifest::Record,
+}
+
+fn prepare(options: &BuildOptions) -> Result<Prepared> {
     let mut listing = select(&options.input, &options.selection)?;
     let inputs = listing
         .paths
@@ -341,8 +511,7 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
             Some(shard::check(&plan, unit, a, b).map_err(Error::Usage)?)
         }
     };
-    let all = 0..plan.slices;
-    let range = shard.clone().unwrap_or(all);
+    let range = shard.clone().unwrap_or(0..plan.slices);
     let out_root = options.out_root();
     let record = manifest::Record {
         out_root: out_root.clone(),
@@ -356,132 +525,148 @@ pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<
         file_names: file_names(&plan, layout),
         durable: options.durable,
     };
-    let target = Target {
-        plan: &plan,
-        out_root: &out_root,
-        durable: options.durable,
-        writer: options.writer,
-        record,
-    };
-    let mut output = crate::output::open(options.format, layout, &options.zarr, target)?;
-    output.prepare(&range)?;
-
-    // What is on disk, output by output: every output names the inputs it was computed from
-    // (`Plan::source_id`, in a TIFF header or the OME-Zarr arrays' metadata), so outputs of
-    // replaced inputs never count, whatever the mark of completion says; `stale` only
-    // reports that the recorded pyramid is not this one.
-    let recorded = output.mark().recorded();
-    let scan = output.scan(options.force, &range, Check::Thorough)?;
-    let stale = scan.stale || recorded == Recorded::Stale;
-    let done = Done::new(&plan, scan, &range);
-    let to_read: Vec<usize> = range
-        .clone()
-        .filter(|&i| !done.is_done(0, i) || (!plan.levels.is_empty() && !done.is_done(1, i / 2)))
-        .collect();
-    let slice_bytes = first.layout().pixel_bytes() as u64;
-    on_event(Event::Planned {
-        plan: &plan,
-        out_root: &out_root,
-        selection: listing.note.as_deref(),
-        kept: done.kept,
-        to_read: to_read.len(),
-        bytes_to_read: slice_bytes * to_read.len() as u64,
-        stale,
-        shard: shard.clone(),
-    });
-    let writes = done.missing_in_range > 0;
-    if writes {
-        // Until every output is in place again, the pyramid is not complete.
-        output.mark().unpublish()?;
-        output.begin(&done.scan)?;
-    }
-    // Declared after `output`, so dropped first: its last jobs are done before an
-    // unfinished file of the format is removed.
-    let writer = Writer::new(&out_root, WRITE_QUEUE)?;
-
-    let mut cascade = Cascade {
-        plan: &plan,
-        cancel: options.cancel.as_deref(),
-        done: &done,
-        output: output.as_mut(),
-        writer,
-        inputs: Inputs {
-            stack: &stack,
-            opener: stack.opener(&to_read, options.reader)?,
-            first,
-        },
-        files_written: 0,
-        slices_read: 0,
-        bytes_read: 0,
-        zero_copy_slices: 0,
-        decoded_slices: 0,
-        on_event,
-    };
-    let mut walk = || -> Result<()> {
-        let (deepest, count) = plan
-            .levels
-            .last()
-            .map_or((0, plan.slices), |l| (l.level, l.slices));
-        if deepest > 0 || cascade.output.stores_input() {
-            for index in shard::level_range(&range, deepest, count) {
-                cascade.obtain(deepest, index, false)?;
-            }
-        }
-        Ok(())
-    };
-    let walked = walk();
-    // Outputs computed before a stop (Ctrl-C, a damaged slice) are still written, and
-    // reported: what the events said was written is exactly what is on disk.
-    let flushed = cascade.finish_writes();
-    walked?;
-    flushed?;
-    let finished = cascade.output.finish(&mut cascade.writer)?;
-    cascade.written(finished);
-    let (files_written, slices_read, bytes_read) = (
-        cascade.files_written,
-        cascade.slices_read,
-        cascade.bytes_read,
-    );
-    let (zero_copy_slices, decoded_slices) = (cascade.zero_copy_slices, cascade.decoded_slices);
-    drop(cascade);
-
-    // The mark of completion goes last, once every output of every shard is complete.
-    // Shards finishing together take turns (a lock): each sees every output finished before
-    // it took the lock, so the last one to take it writes the mark, or leaves none if
-    // something is still missing.
-    let manifest = if plan.levels.is_empty() && !output.stores_input() {
-        None
-    } else {
-        let _lock = manifest::lock(&out_root)?;
-        let complete = shard.is_none() || {
-            let everything = 0..plan.slices;
-            let scan = output.scan(false, &everything, Check::Present)?;
-            Done::new(&plan, scan, &everything).missing_in_range == 0
-        };
-        let mark = output.mark();
-        if !complete {
-            mark.unpublish()?;
-            None
-        } else if writes || shard.is_some() || recorded != Recorded::Current {
-            Some(mark.publish()?)
-        } else {
-            Some(mark.path())
-        }
-    };
-    drop(output);
-
-    Ok(Summary {
-        files_written,
-        files_kept: done.kept,
-        slices_read,
-        bytes_read,
-        zero_copy_slices,
-        decoded_slices,
+    Ok(Prepared {
+        note: listing.note,
+        stack,
+        first,
         plan,
+        shard,
+        range,
         out_root,
-        selection: listing.note,
-        manifest,
-        elapsed: start.elapsed(),
+        record,
+    })
+}
+
+/// What is on disk, output by output, and what a build therefore reads and writes.
+struct Found {
+    recorded: Recorded,
+    done: Done,
+    /// The input slices to read.
+    to_read: Vec<usize>,
+    /// The outputs on disk, or the mark of completion, are another build's.
+    stale: bool,
+}
+
+impl Found {
+    /// Every output names the inputs it was computed from (`Plan::source_id`, in a TIFF header
+    /// or the OME-Zarr arrays' metadata), so outputs of replaced inputs never count, whatever
+    /// the mark of completion says; `stale` only reports that the recorded pyramid is not
+    /// this one.
+    fn new(
+        output: &dyn LevelWriter,
+        plan: &Plan,
+        force: bool,
+        range: &Range<usize>,
+    ) -> Result<Found> {
+        let recorded = output.mark().recorded();
+        let scan = output.scan(force, range, Check::Thorough)?;
+        let stale = scan.stale || recorded == Recorded::Stale;
+        let done = Done::new(plan, output, scan, range);
+        let to_read = range
+            .clone()
+            .filter(|&i| {
+                !done.is_done(0, i) || (!plan.levels.is_empty() && !done.is_done(1, i / 2))
+            })
+            .collect();
+        Ok(Found {
+            recorded,
+            done,
+            to_read,
+            stale,
+        })
+    }
+}
+
+/// Outputs counted both ways: the files on disk (TIFF files, OME-Zarr chunk files) and the
+/// slices they hold (every level's, and level 0's for a format that stores the input).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outputs {
+    pub files: usize,
+    pub slices: usize,
+}
+
+/// One level of what is on disk (level 0: the input, stored by OME-Zarr).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevelFound {
+    pub level: usize,
+    /// Slices complete and this build's, and the level's slices.
+    pub complete: usize,
+    pub slices: usize,
+}
+
+/// What `build` with the same options would find in its output and do: the very scan a build
+/// resumes from ([`LevelWriter::scan`], every output checked as for resuming), without
+/// writing anything. For `inspect`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Survey {
+    pub out_root: PathBuf,
+    pub format: OutputFormat,
+    /// How the store is written (`format` OmeZarr).
+    pub zarr: OmeZarrOptions,
+    /// Whether the output exists at all.
+    pub exists: bool,
+    /// The mark of a complete pyramid (`pyramid.json`, the store's group metadata), and
+    /// whether it records this build.
+    pub recorded: Recorded,
+    /// Outputs on disk (or their mark) come from other inputs or options: a build rewrites
+    /// them.
+    pub stale: bool,
+    /// Outputs a build would keep, and write.
+    pub kept: Outputs,
+    pub to_write: Outputs,
+    /// Input slices a build would read.
+    pub to_read: usize,
+    pub levels: Vec<LevelFound>,
+}
+
+impl Survey {
+    /// The mark is this build's and every output is in place.
+    pub fn complete(&self) -> bool {
+        self.recorded == Recorded::Current && self.to_write.slices == 0
+    }
+}
+
+/// What a build with `options` would find in its output and do, without writing anything.
+pub fn survey(options: &BuildOptions) -> Result<Survey> {
+    let prepared = prepare(options)?;
+    let (plan, range) = (&prepared.plan, &prepared.range);
+    let target = Target {
+        plan,
+        out_root: &prepared.out_root,
+        durable: false,
+        writer: options.writer,
+        record: prepared.record.clone(),
+    };
+    let output = crate::output::open(options.format, options.layout, &options.zarr, target)?;
+    let found = Found::new(output.as_ref(), plan, options.force, range)?;
+    let scan = &found.done.scan;
+    let mut levels = Vec::new();
+    if !scan.input.is_empty() {
+        let complete = scan.input.iter().filter(|&&d| d).count();
+        levels.push(LevelFound {
+            level: 0,
+            complete,
+            slices: scan.input.len(),
+        });
+    }
+    for (level, done) in plan.levels.iter().zip(&scan.levels) {
+        levels.push(LevelFound {
+            level: level.level,
+            complete: done.iter().filter(|&&d| d).count(),
+            slices: level.slices,
+        });
+    }
+    Ok(Survey {
+        out_root: prepared.out_root.clone(),
+        format: options.format,
+        zarr: options.zarr,
+        exists: prepared.out_root.exists(),
+        recorded: found.recorded,
+        stale: found.stale,
+        kept: found.done.kept,
+        to_write: found.done.missing,
+        to_read: found.to_read.len(),
+        levels,
     })
 }
 
@@ -508,14 +693,13 @@ struct Done {
     scan: Scan,
     /// `missing_below[l - 1][k]`: some output that level `l` slice `k` depends on is missing.
     missing_below: Vec<Vec<bool>>,
-    /// Complete outputs among those of the input range, and missing ones (for a stack
-    /// layout, counted in files).
-    kept: usize,
-    missing_in_range: usize,
+    /// Complete outputs among those of the input range, and missing ones.
+    kept: Outputs,
+    missing: Outputs,
 }
 
 impl Done {
-    fn new(plan: &Plan, scan: Scan, range: &Range<usize>) -> Done {
+    fn new(plan: &Plan, output: &dyn LevelWriter, scan: Scan, range: &Range<usize>) -> Done {
         let mut missing_below: Vec<Vec<bool>> = Vec::with_capacity(scan.levels.len());
         for (l, level) in scan.levels.iter().enumerate() {
             let row = (0..level.len())
@@ -531,14 +715,23 @@ impl Done {
                 .collect();
             missing_below.push(row);
         }
-        let (mut kept, mut missing_in_range) = (0, 0);
+        let (mut kept, mut missing) = (Outputs::default(), Outputs::default());
+        // Runs of complete or missing slices, counted in files by the format.
         let mut count = |done: &[bool], level: usize, slices: usize| {
-            for k in shard::level_range(range, level, slices) {
-                if done.get(k).copied().unwrap_or(true) {
-                    kept += 1;
-                } else {
-                    missing_in_range += 1;
-                }
+            let range = shard::level_range(range, level, slices);
+            let state = |k: usize| done.get(k).copied().unwrap_or(true);
+            let mut start = range.start;
+            while start < range.end {
+                let end = (start..range.end)
+                    .find(|&k| state(k) != state(start))
+                    .unwrap_or(range.end);
+                let counted = match state(start) {
+                    true => &mut kept,
+                    false => &mut missing,
+                };
+                counted.files += output.files(level, &(start..end));
+                counted.slices += end - start;
+                start = end;
             }
         };
         if !scan.input.is_empty() {
@@ -547,20 +740,11 @@ impl Done {
         for (level, done) in plan.levels.iter().zip(&scan.levels) {
             count(done, level.level, level.slices);
         }
-        if scan.whole_files {
-            // Counted in files, not pages.
-            kept = scan
-                .levels
-                .iter()
-                .filter(|l| l.first() == Some(&true))
-                .count();
-            missing_in_range = scan.levels.len() - kept;
-        }
         Done {
             scan,
             missing_below,
             kept,
-            missing_in_range,
+            missing,
         }
     }
 
@@ -624,6 +808,7 @@ struct Cascade<'a, 'e> {
     /// Writes outputs, and unmaps inputs, on a thread of its own.
     writer: Writer<Written>,
     files_written: usize,
+    slices_written: usize,
     slices_read: usize,
     bytes_read: u64,
     zero_copy_slices: usize,
@@ -764,6 +949,7 @@ impl Cascade<'_, '_> {
     fn written(&mut self, outputs: impl IntoIterator<Item = Written>) {
         for w in outputs {
             self.files_written += w.files;
+            self.slices_written += w.slices.len();
             for index in w.slices {
                 let path = self.output.path(w.level, index);
                 (self.on_event)(Event::SliceWritten {

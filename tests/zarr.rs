@@ -297,19 +297,26 @@ impl Demo {
         command
     }
 
-    /// Reruns to completion and checks the store is the reference, byte for byte; returns
-    /// the `done` event.
-    fn resume_and_compare(&self) -> Value {
+    /// Reruns the build to completion; returns its `--progress json` events.
+    fn rerun(&self) -> Vec<Value> {
         let out = self
             .command()
             .args(["--progress", "json"])
             .output()
             .unwrap();
         assert_ok(&out);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let done: Value = stdout
+        String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Reruns to completion and checks the store is the reference, byte for byte; returns
+    /// the `done` event.
+    fn resume_and_compare(&self) -> Value {
+        let done = self
+            .rerun()
+            .into_iter()
             .find(|v| v["event"] == "done")
             .expect("a done event");
         let got = read_tree(&self.store());
@@ -528,4 +535,211 @@ fn shards_build_one_store() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("use 0..64"), "{}", stderr_of(&out));
+}
+
+/// The chunk files of a store, counted on disk: every file but the metadata (`.zarray`,
+/// `.zattrs`, `.zgroup`, `zarr.json`) and temporary files.
+fn chunk_files(store: &Path) -> usize {
+    read_tree(store)
+        .keys()
+        .filter(|k| {
+            let name = k.rsplit(['/', '\\']).next().unwrap_or(k);
+            !name.starts_with('.') && name != "zarr.json"
+        })
+        .count()
+}
+
+/// Every level's slice count, read from the store's arrays.
+fn store_slices(store: &Path, levels: usize) -> u64 {
+    (0..=levels).map(|l| read_level(store, l).0[0]).sum()
+}
+
+/// The build's options, but those `extra` gives another value.
+fn demo_args_but(extra: &[&str]) -> Vec<&'static str> {
+    DEMO_ARGS
+        .chunks(2)
+        .filter(|pair| !extra.contains(&pair[0]))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+impl Demo {
+    /// `inspect --json` of the store with the build's options (and `extra`): its `pyramid`,
+    /// after checking it changed nothing in the store.
+    fn inspect(&self, extra: &[&str]) -> Value {
+        let before = read_tree(&self.store());
+        let store = self.store();
+        let mut args = vec!["inspect", s(self.stack.path()), "--out", s(&store)];
+        args.extend(demo_args_but(extra));
+        args.extend_from_slice(extra);
+        args.push("--json");
+        let out = ctpyramid(&args);
+        assert_ok(&out);
+        assert!(read_tree(&self.store()) == before, "inspect wrote");
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["pyramid"].clone()
+    }
+
+    /// The text line `pyramid: ...` of `inspect`.
+    fn inspect_text(&self, extra: &[&str]) -> String {
+        let store = self.store();
+        let mut args = vec!["inspect", s(self.stack.path()), "--out", s(&store)];
+        args.extend(demo_args_but(extra));
+        args.extend_from_slice(extra);
+        let out = ctpyramid(&args);
+        assert_ok(&out);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("pyramid:"));
+        line.unwrap_or_else(|| panic!("no pyramid line: {text}"))
+            .to_string()
+    }
+
+    /// Reruns the build, and checks its plan is what `inspect` said it would do: the `plan`
+    /// and `done` events, and the progress events in between.
+    fn rerun_as_inspected(&self, pyramid: &Value) -> (Value, Value) {
+        let events = self.rerun();
+        let plan = events[0].clone();
+        let done = events.last().unwrap().clone();
+        assert_eq!(plan["event"], "plan");
+        assert_eq!(done["event"], "done");
+        assert_eq!(plan["files_kept"], pyramid["kept"]["files"], "{plan}");
+        assert_eq!(plan["slices_kept"], pyramid["kept"]["slices"], "{plan}");
+        assert_eq!(
+            plan["files_to_write"], pyramid["to_write"]["files"],
+            "{plan}"
+        );
+        assert_eq!(
+            plan["slices_to_write"], pyramid["to_write"]["slices"],
+            "{plan}"
+        );
+        assert_eq!(plan["total"], pyramid["to_read"], "{plan}");
+        let progress = events.iter().filter(|e| e["event"] == "progress").count();
+        assert_eq!(
+            plan["slices_to_write"], progress,
+            "one progress event a slice"
+        );
+        assert_eq!(done["files_written"], plan["files_to_write"], "{done}");
+        assert_eq!(done["slices_written"], plan["slices_to_write"], "{done}");
+        (plan, done)
+    }
+}
+
+#[test]
+fn counts_say_what_they_count() {
+    let demo = Demo::new();
+    let store = demo.store();
+    let levels = 3;
+    let (plan, done) = demo.rerun_as_inspected(&demo.inspect(&[]));
+    // A fresh store: every chunk file on disk was written, and every slice of every level
+    // (level 0 too) reported.
+    let chunks = chunk_files(&store) as u64;
+    let slices = store_slices(&store, levels);
+    assert_eq!(done["files_written"], chunks, "{done}");
+    assert_eq!(done["slices_written"], slices, "{done}");
+    assert_eq!(plan["kept"], 0, "{plan}");
+    assert_eq!(plan["format"], "ome-zarr", "{plan}");
+    assert_eq!(plan["store"]["ngff"], "0.4", "{plan}");
+    assert_eq!(plan["store"]["codec"], "zstd", "{plan}");
+    assert_eq!(
+        plan["store"]["chunks"],
+        serde_json::json!([4, 16, 16]),
+        "{plan}"
+    );
+    assert_eq!(plan["store"]["path"], s(&store), "{plan}");
+    // Complete: everything kept, counted the same ways; `kept` is `files_kept`.
+    let (plan, done) = demo.rerun_as_inspected(&demo.inspect(&[]));
+    assert_eq!(plan["kept"], chunks, "{plan}");
+    assert_eq!(done["files_kept"], chunks, "{done}");
+    assert_eq!(done["slices_kept"], slices, "{done}");
+    assert_eq!(done["files_written"], 0, "{done}");
+}
+
+#[test]
+fn inspect_follows_the_store() {
+    let demo = Demo::new();
+    let store = demo.store();
+    let pyramid = demo.inspect(&[]);
+    assert_eq!(pyramid["state"], "none", "{pyramid}");
+    assert!(demo.inspect_text(&[]).contains("pyramid: none yet"));
+    demo.rerun_as_inspected(&pyramid);
+
+    let pyramid = demo.inspect(&[]);
+    assert_eq!(pyramid["state"], "complete", "{pyramid}");
+    assert_eq!(pyramid["kept"]["files"], chunk_files(&store), "{pyramid}");
+    assert_eq!(pyramid["to_write"]["files"], 0, "{pyramid}");
+    assert_eq!(pyramid["ngff"], "0.4", "{pyramid}");
+    let text = demo.inspect_text(&[]);
+    assert!(text.contains("pyramid: complete in"), "{text}");
+
+    // Other options than the store's: out of date.
+    for other in [
+        &["--codec", "blosc-lz4"][..],
+        &["--ngff", "0.5"],
+        &["--chunks", "8,16,16"],
+        &["--voxel-size", "2.5"],
+    ] {
+        let pyramid = demo.inspect(other);
+        assert_eq!(pyramid["state"], "stale", "{other:?}: {pyramid}");
+        let text = demo.inspect_text(other);
+        assert!(text.contains("out of date"), "{other:?}: {text}");
+    }
+
+    // A chunk deleted under complete metadata: its chunk row (4 slices of level 1, 2 x 2
+    // chunks of 16 x 16 in its 32 x 32 slices) is recomputed; nothing else.
+    std::fs::remove_file(store.join("1/5/1/0")).unwrap();
+    let pyramid = demo.inspect(&[]);
+    assert_eq!(pyramid["state"], "incomplete", "{pyramid}");
+    assert_eq!(pyramid["metadata"], "current", "{pyramid}");
+    assert_eq!(pyramid["to_write"]["files"], 4, "{pyramid}");
+    assert_eq!(pyramid["to_write"]["slices"], 4, "{pyramid}");
+    let level1 = &pyramid["levels"][1];
+    assert_eq!(level1["level"], 1);
+    assert_eq!(level1["slices"], 300);
+    assert_eq!(level1["complete"], 296, "{pyramid}");
+    // Level 1 slices 20..24 come from input slices 40..48.
+    assert_eq!(pyramid["to_read"], 8, "{pyramid}");
+    let text = demo.inspect_text(&[]);
+    assert!(text.contains("incomplete"), "{text}");
+    assert!(text.contains("computes 4 chunk files (4 slices)"), "{text}");
+    demo.rerun_as_inspected(&pyramid);
+    assert!(store.join("1/5/1/0").is_file());
+    assert_eq!(demo.inspect(&[])["state"], "complete");
+    demo.resume_and_compare();
+
+    // Inputs replaced since: out of date, nothing kept.
+    let first = file_names(demo.stack.path())[0].clone();
+    let path = demo.stack.path().join(&first);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let pyramid = demo.inspect(&[]);
+    assert_eq!(pyramid["state"], "stale", "{pyramid}");
+    assert_eq!(pyramid["kept"]["files"], 0, "{pyramid}");
+    assert_eq!(pyramid["to_read"], 600, "{pyramid}");
+    demo.rerun_as_inspected(&pyramid);
+}
+
+#[cfg(unix)]
+#[test]
+fn inspect_after_a_kill_says_what_a_rerun_computes() {
+    let demo = Demo::new();
+    let (status, _) = interrupt(&demo, 100, libc::SIGKILL);
+    let pyramid = demo.inspect(&[]);
+    if status.success() {
+        assert_eq!(pyramid["state"], "complete", "{pyramid}");
+        return;
+    }
+    assert_eq!(pyramid["state"], "incomplete", "{pyramid}");
+    assert_eq!(pyramid["metadata"], "absent", "{pyramid}");
+    let kept = pyramid["kept"]["files"].as_u64().unwrap();
+    assert!(kept > 0, "{pyramid}");
+    // What is kept is what is on disk (chunks of complete rows; a killed row's chunks are
+    // rewritten, so at most one row a level beyond them).
+    assert!(kept as usize <= chunk_files(&demo.store()), "{pyramid}");
+    demo.rerun_as_inspected(&pyramid);
+    demo.resume_and_compare();
 }

@@ -71,14 +71,17 @@ def build(
     ``<prefix><index>.<ext>``), ``skip_missing`` and ``all_images``.
 
     ``progress(event)`` is called on the calling thread with each object ``ctpyramid build
-    --progress json`` prints, as a dict: ``{"event": "plan", ...}``, one ``{"event":
-    "progress", ...}`` per output file, and ``{"event": "done", ...}``. Returning exactly
+    --progress json`` prints, as a dict: ``{"event": "plan", ...}`` (``slices_to_write``:
+    how many progress events follow; ``store``: an OME-Zarr store's path, ngff, chunks and
+    codec), one ``{"event": "progress", ...}`` per output slice written, and ``{"event":
+    "done", ...}``. ``files_*`` fields count files (TIFF files, or OME-Zarr chunk files),
+    ``slices_*`` fields output slices; ``kept`` is ``files_kept``. Returning exactly
     False cancels: the build stops within a second, every output complete or absent, and
     ``Cancelled`` is raised. An exception it raises stops the build the same way and
     propagates.
 
-    Returns the summary: the ``done`` object (slices, levels, files written and kept,
-    bytes read, elapsed seconds, out, manifest).
+    Returns the summary: the ``done`` object (slices, levels, files and slices written and
+    kept, bytes read, elapsed seconds, out, manifest).
     """
     options = dict(locals())
     del options["dir"], options["progress"]
@@ -90,6 +93,11 @@ def inspect(
     *,
     min_size: int = 500,
     out: Optional[PathLike] = None,
+    format: str = "tiff",
+    ngff: str = "0.4",
+    codec: str = "zstd",
+    chunks: Union[None, str, Tuple[int, int, int]] = None,
+    voxel_size: Optional[float] = None,
     prefix: Optional[str] = None,
     ext: Optional[str] = None,
     first: Optional[int] = None,
@@ -100,6 +108,11 @@ def inspect(
 ) -> Dict[str, Any]:
     """Describe the stack in ``dir`` without writing anything: what ``ctpyramid inspect
     --json`` prints (slices, kinds, levels, the pyramid's state, every problem, every file).
+
+    With ``format="ome-zarr"``, ``pyramid`` is the state of the store that ``build`` with
+    the same ``out``, ``ngff``, ``codec``, ``chunks``, ``min_size`` and ``voxel_size`` would
+    find: ``state`` ("none", "complete", "incomplete", "stale"), and what a rerun would keep,
+    write and read.
 
     ``build`` would refuse the stack if ``problems`` is not empty.
     """

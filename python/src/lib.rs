@@ -510,9 +510,7 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 fn inspect(py: Python<'_>, input: PathBuf, options: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
     let (o, _) = build_options(input, options)?;
     let report = py
-        .detach(|| {
-            ctpyramid::inspect::inspect_with(&o.input, &o.selection, o.min_size, o.out.as_deref())
-        })
+        .detach(|| ctpyramid::inspect::inspect_options(&o))
         .map_err(|e| to_pyerr(py, e))?;
     Ok(to_py(py, &report.to_json())?.unbind())
 }
@@ -542,7 +540,7 @@ const PERCENT_EVERY: Duration = Duration::from_millis(10);
 /// returning False) is seen within a second even while one large slice is read.
 const PERCENT_REPEAT: Duration = Duration::from_millis(200);
 
-/// The percentage of output files written, for CTHarvester's callback.
+/// The percentage of output slices written, for CTHarvester's callback.
 struct Percent {
     callback: Option<Py<PyAny>>,
     to_write: usize,
@@ -576,11 +574,8 @@ impl Listener for Percent {
     fn event(&mut self, py: Python<'_>, value: Value) -> PyResult<ControlFlow<()>> {
         match value["event"].as_str() {
             Some("plan") => {
-                let outputs: u64 = value["levels"]
-                    .as_array()
-                    .map_or(0, |l| l.iter().filter_map(|l| l["slices"].as_u64()).sum());
-                let kept = value["kept"].as_u64().unwrap_or(0);
-                self.to_write = outputs.saturating_sub(kept) as usize;
+                // One `progress` event comes for each of them.
+                self.to_write = value["slices_to_write"].as_u64().unwrap_or(0) as usize;
             }
             Some("progress") => self.written += 1,
             _ => {}

@@ -215,3 +215,43 @@ def test_ome_zarr_options_are_the_clis(tmp_path, cli):
     assert [(s["start"], s["end"]) for s in shards] == [(0, 7)]
     with pytest.raises(ValueError, match="chunks"):
         ctpyramid.build(tmp_path / "a", format="ome-zarr", chunks=(0, 1, 1))
+
+
+def test_ome_zarr_inspect_and_counts_are_the_clis(tmp_path, cli):
+    volume = phantom(7, 130, 90, np.uint16, seed=14)
+    write_stack(tmp_path / "a", volume)
+    opts = dict(min_size=20, format="ome-zarr", ngff="0.5", codec="blosc-lz4", chunks=(2, 32, 16))
+    args = ("--min-size", 20, "--format", "ome-zarr", "--ngff", "0.5", "--codec", "blosc-lz4",
+            "--chunks", "2,32,16")
+    store = tmp_path / "a.ome.zarr"
+    report = ctpyramid.inspect(tmp_path / "a", **opts)
+    assert report == json.loads(cli("inspect", tmp_path / "a", "--json", *args).stdout)
+    assert report["pyramid"]["state"] == "none"
+    events = []
+    summary = ctpyramid.build(tmp_path / "a", progress=events.append, **opts)
+    plan = events[0]
+    assert plan["store"] == {"path": str(store), "ngff": "0.5", "chunks": [2, 32, 16],
+                             "codec": "blosc-lz4"}
+    # Counted on disk: chunk files (not the zarr.json metadata) and every level's slices.
+    chunks = [p for p in store.rglob("*") if p.is_file() and p.name != "zarr.json"]
+    levels = [json.loads((store / str(l) / "zarr.json").read_text())["shape"][0]
+              for l in range(summary["levels"] + 1)]
+    assert summary["files_written"] == plan["files_to_write"] == len(chunks)
+    assert summary["slices_written"] == plan["slices_to_write"] == sum(levels)
+    assert len([e for e in events if e["event"] == "progress"]) == sum(levels)
+    report = ctpyramid.inspect(tmp_path / "a", **opts)
+    assert report == json.loads(cli("inspect", tmp_path / "a", "--json", *args).stdout)
+    assert report["pyramid"]["state"] == "complete"
+    assert report["pyramid"]["kept"] == {"files": len(chunks), "slices": sum(levels)}
+    # Another codec: the store is not that build's.
+    assert ctpyramid.inspect(tmp_path / "a", **{**opts, "codec": "zstd"})["pyramid"][
+        "state"] == "stale"
+    # A chunk of level 1 removed: its chunk row is what a rerun computes, as inspect says.
+    next(p for p in chunks if p.relative_to(store).parts[0] == "1").unlink()
+    pyramid = ctpyramid.inspect(tmp_path / "a", **opts)["pyramid"]
+    assert pyramid["state"] == "incomplete"
+    events = []
+    summary = ctpyramid.build(tmp_path / "a", progress=events.append, **opts)
+    assert events[0]["files_to_write"] == pyramid["to_write"]["files"] == summary["files_written"]
+    assert events[0]["slices_kept"] == pyramid["kept"]["slices"] == summary["slices_kept"]
+    assert events[0]["total"] == pyramid["to_read"]

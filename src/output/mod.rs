@@ -82,8 +82,6 @@ pub struct Scan {
     /// Outputs on disk that belong to another build (other inputs or options): none of them
     /// is kept.
     pub stale: bool,
-    /// Each level is one file, kept or rewritten whole: outputs are counted in files.
-    pub whole_files: bool,
 }
 
 /// How thoroughly [`LevelWriter::scan`] checks what is on disk.
@@ -114,6 +112,13 @@ pub trait LevelWriter {
     /// Which outputs of `range` an earlier run completed for this very build (none if
     /// `force`).
     fn scan(&self, force: bool, range: &Range<usize>, check: Check) -> Result<Scan>;
+
+    /// How many files hold level `level`'s slices `slices` (level 0: the stored input), a
+    /// run that [`LevelWriter::scan`] found all complete or all missing: what `kept` and
+    /// `files_written` count. One file a slice unless a format says otherwise.
+    fn files(&self, _level: usize, slices: &Range<usize>) -> usize {
+        slices.len()
+    }
 
     /// Called once before the first output is written, when something will be.
     fn begin(&mut self, scan: &Scan) -> Result<()>;

@@ -128,7 +128,6 @@ impl LevelWriter for TiffSlices<'_> {
             levels,
             input: Vec::new(),
             stale: self.record.recorded() == Recorded::Stale,
-            whole_files: false,
         })
     }
 

@@ -85,8 +85,12 @@ impl LevelWriter for TiffStack<'_> {
                 .collect(),
             input: Vec::new(),
             stale: self.record.recorded() == Recorded::Stale,
-            whole_files: true,
         })
+    }
+
+    /// A level is one file, complete or missing whole.
+    fn files(&self, _level: usize, slices: &Range<usize>) -> usize {
+        usize::from(!slices.is_empty())
     }
 
     fn begin(&mut self, _scan: &Scan) -> Result<()> {

@@ -255,8 +255,19 @@ impl<'a> OmeZarr<'a> {
         })))
     }
 
+    /// Whether a metadata file of the other Zarr version is in `dir`: a store (or array)
+    /// written with the other `--ngff`, which this build's files must not join.
+    fn foreign_metadata(&self, dir: &Path) -> bool {
+        foreign_names(self.options.ngff)
+            .iter()
+            .any(|name| dir.join(name).is_file())
+    }
+
     /// How the metadata files of `level` on disk compare with this build's, byte for byte.
     fn metadata_state(&self, level: &LevelArray) -> Meta {
+        if self.foreign_metadata(&self.level_dir(level.level)) {
+            return Meta::Differs;
+        }
         let (mut present, mut differ) = (0, false);
         for (key, bytes) in &level.metadata {
             if let Ok(on_disk) = std::fs::read(self.root.join(key)) {
@@ -686,8 +697,20 @@ impl LevelWriter for OmeZarr<'_> {
             levels: complete,
             input,
             stale,
-            whole_files: false,
         })
+    }
+
+    /// The chunk files of the chunk rows `slices` spans (the scan finds rows whole).
+    fn files(&self, level: usize, slices: &Range<usize>) -> usize {
+        let Some(l) = self.levels.get(level) else {
+            return 0;
+        };
+        if slices.is_empty() {
+            return 0;
+        }
+        let rows = slices.end.div_ceil(l.chunks[0]) - slices.start / l.chunks[0];
+        let (gy, gx) = l.grid();
+        rows * gy * gx
     }
 
     /// Writes each array's metadata (before any of its chunks). An array written for other
@@ -807,7 +830,10 @@ impl Mark for OmeZarr<'_> {
             return Recorded::None;
         };
         let Ok(on_disk) = std::fs::read(self.root.join(key)) else {
-            return Recorded::None;
+            return match self.foreign_metadata(&self.root) {
+                true => Recorded::Stale,
+                false => Recorded::None,
+            };
         };
         let parse = |b: &[u8]| serde_json::from_slice::<Value>(b).ok().map(without_omero);
         let same = parse(&on_disk).is_some_and(|m| Some(m) == parse(bytes));
@@ -821,8 +847,10 @@ impl Mark for OmeZarr<'_> {
         }
     }
 
+    /// Removes the group's metadata, and any of the other Zarr version's.
     fn unpublish(&self) -> Result<()> {
-        for (key, _) in self.group.iter().rev() {
+        let keys = self.group.iter().rev().map(|(key, _)| key.as_str());
+        for key in keys.chain(foreign_names(self.options.ngff).iter().copied()) {
             let path = self.root.join(key);
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -848,6 +876,14 @@ impl Mark for OmeZarr<'_> {
     fn path(&self) -> PathBuf {
         let key = self.group.last().map_or(".zattrs", |(k, _)| k.as_str());
         self.root.join(key)
+    }
+}
+
+/// The metadata files of the Zarr version other than `ngff`'s.
+fn foreign_names(ngff: Ngff) -> &'static [&'static str] {
+    match ngff {
+        Ngff::V04 => &["zarr.json"],
+        Ngff::V05 => &[".zgroup", ".zarray", ".zattrs"],
     }
 }
 
