@@ -108,6 +108,13 @@ impl Plan {
         }
     }
 
+    /// Width, height and depth of a slice of level `level` (1 is the first level below the
+    /// input).
+    pub fn slice_size(&self, level: usize) -> (usize, usize, Depth) {
+        let geometry = &self.levels[level - 1];
+        (geometry.width, geometry.height, self.depth)
+    }
+
     /// The voxel edge of level `level` (0: the input), in micrometres.
     pub fn level_voxel_um(&self, level: usize) -> Option<f64> {
         self.voxel_um.map(|v| v * f64::from(1u32 << level.min(31)))

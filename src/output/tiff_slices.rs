@@ -142,8 +142,7 @@ impl LevelWriter for TiffSlices<'_> {
         fill: &mut dyn FnMut(&mut [u8]),
         writer: &mut Writer<Written>,
     ) -> Result<(Finished, Vec<Written>)> {
-        let geometry = &self.plan.levels[level - 1];
-        let size = (geometry.width, geometry.height, self.plan.depth);
+        let size = self.plan.slice_size(level);
         let header = self.headers[level - 1].clone();
         let path = slice_path(&self.root, level, index);
         let written = Written {

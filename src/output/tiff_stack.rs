@@ -111,8 +111,7 @@ impl LevelWriter for TiffStack<'_> {
         fill: &mut dyn FnMut(&mut [u8]),
         writer: &mut Writer<Written>,
     ) -> Result<(Finished, Vec<Written>)> {
-        let geometry = &self.plan.levels[level - 1];
-        let size = (geometry.width, geometry.height, self.plan.depth);
+        let size = self.plan.slice_size(level);
         let path = stack_path(&self.root, level);
         let computed = Computed::new(&path, size, &self.pool, fill)?;
         let Some(file) = self.files.get(level - 1) else {
@@ -126,7 +125,7 @@ impl LevelWriter for TiffStack<'_> {
         let written = Written {
             level,
             slices: index..index + 1,
-            files: usize::from(index + 1 == geometry.slices),
+            files: usize::from(index + 1 == self.plan.levels[level - 1].slices),
         };
         let done = writer.submit(Some(written), job)?;
         Ok((computed.finished(), done))

@@ -775,8 +775,7 @@ impl LevelWriter for OmeZarr<'_> {
         fill: &mut dyn FnMut(&mut [u8]),
         writer: &mut Writer<Written>,
     ) -> Result<(Finished, Vec<Written>)> {
-        let geometry = &self.plan.levels[level - 1];
-        let size = (geometry.width, geometry.height, self.plan.depth);
+        let size = self.plan.slice_size(level);
         let path = self.level_dir(level);
         let computed = Computed::new(&path, size, &self.pool, fill)?;
         let pixels = computed.bytes();
@@ -790,18 +789,17 @@ impl LevelWriter for OmeZarr<'_> {
     }
 
     fn read_back(&self, level: usize, index: usize) -> Result<Source> {
-        let geometry = &self.plan.levels[level - 1];
+        let size = self.plan.slice_size(level);
         let path = self.level_dir(level);
         let store = FilesystemStore::new(&self.root).map_err(|e| read_error(&path, e))?;
         let array =
             Array::open(Arc::new(store), &format!("/{level}")).map_err(|e| read_error(&path, e))?;
-        let (h, w) = (geometry.height as u64, geometry.width as u64);
+        let (w, h) = (size.0 as u64, size.1 as u64);
         let subset = ArraySubset::new_with_ranges(&[index as u64..index as u64 + 1, 0..h, 0..w]);
         let pixels: ArrayBytes = array
             .retrieve_array_subset(&subset)
             .map_err(|e| read_error(&path, e))?;
         let raw = pixels.into_fixed().map_err(|e| read_error(&path, e))?;
-        let size = (geometry.width, geometry.height, self.plan.depth);
         let computed = Computed::new(&path, size, &self.pool, |out| {
             out.copy_from_slice(&raw[..out.len()])
         })?;
