@@ -14,8 +14,8 @@
 #
 #   benches/compare.sh DIR [RUNS]      (DIR: e.g. made by `benches/numpy_pyramid.py make DIR`)
 #
-# Needs python3 with numpy and tifffile (for the peer and for evicting the page cache with
-# posix_fadvise, which needs no root). Builds into a temporary folder under $TMPDIR (/tmp by
+# The numpy peer runs in a venv of its own (target/bench-venv: numpy, tifffile), which the
+# script makes when missing; evicting the page cache uses posix_fadvise, which needs no root. Builds into a temporary folder under $TMPDIR (/tmp by
 # default: set it to measure outputs on another filesystem), never into DIR.
 # The Python package's two entry points are timed too (process start and import included, as
 # the CLI's are) when $PYTHON (default: the venv .ci/python makes, target/python-venv) can
@@ -23,11 +23,18 @@
 # a progress callback that returns True; the latter writes into <folder>/.thumbnail, so it
 # builds a folder of symbolic links to DIR's slices whose .thumbnail leads to the outputs.
 set -euo pipefail
+shopt -s inherit_errexit  # a command that fails in a timed run stops the script
 dir=$1
 runs=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/target/release/ctpyramid
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+venv=$root/target/bench-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import numpy, tifffile' 2> /dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet numpy tifffile
+fi
+peer=$venv/bin/python
 out=$(mktemp -d)
 links=$(mktemp -d)
 trap 'rm -rf "$out" "$links"' EXIT
@@ -54,7 +61,7 @@ timed() {
     sync
     local t0 t1
     t0=$(date +%s.%N)
-    "$@" > /dev/null 2>&1
+    "$@" > /dev/null 2>&1 || { echo "benches/compare.sh: failed: $*" >&2; return 1; }
     t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc
 }
@@ -91,7 +98,7 @@ for cold in 0 1; do
         times[2]+=" $(timed "$cold" "$bin" build "$dir" --out "$out/b" --quiet --reader mmap --writer mapped)"
         times[3]+=" $(timed "$cold" "$bin" build "$dir" --out "$out/c" --quiet --reader buffered)"
         if [ "$count" = 5 ]; then
-            times[4]+=" $(timed "$cold" python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np")"
+            times[4]+=" $(timed "$cold" "$peer" "$root/benches/numpy_pyramid.py" build "$dir" "$out/np")"
         fi
         if [ -n "$python" ]; then
             times[5]+=" $(timed "$cold" "$python" -c 'import sys, ctpyramid; ctpyramid.build(sys.argv[1], sys.argv[2])' "$dir" "$out/py")"
@@ -111,8 +118,8 @@ for cold in 0 1; do
 done
 # Every run above started from an empty folder: build both pyramids once more to compare them.
 "$bin" build "$dir" --out "$out/a" --quiet
-python3 "$root/benches/numpy_pyramid.py" build "$dir" "$out/np" > /dev/null
-python3 "$root/benches/numpy_pyramid.py" compare "$out/a" "$out/np"
+"$peer" "$root/benches/numpy_pyramid.py" build "$dir" "$out/np" > /dev/null
+"$peer" "$root/benches/numpy_pyramid.py" compare "$out/a" "$out/np"
 if [ -n "$python" ]; then
     mkdir -p "$out/ct"
     "$python" -c 'import sys, ctpyramid; ctpyramid.build(sys.argv[1], sys.argv[2])' "$dir" "$out/py"

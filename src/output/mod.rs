@@ -386,6 +386,29 @@ impl<T: Send + 'static> Writer<T> {
         self.collect(true)
     }
 
+    /// Waits for the oldest queued job only (none: returns at once); returns its tag, if
+    /// any, and those of the jobs reported since the last call.
+    pub fn finish_one(&mut self) -> Result<Vec<T>> {
+        let mut tags = self.collect(false)?;
+        if self.pending == 0 || !tags.is_empty() {
+            return Ok(tags);
+        }
+        match self.done.recv() {
+            Ok(Ok(tag)) => {
+                self.pending -= 1;
+                tags.extend(tag);
+                Ok(tags)
+            }
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(self.stopped()),
+        }
+    }
+
+    /// Jobs queued and not reported done yet.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
     fn collect(&mut self, wait: bool) -> Result<Vec<T>> {
         if let Some(error) = self.failed.take() {
             return Err(error);
@@ -575,5 +598,45 @@ mod tests {
             4 + 2,
             "nothing ran after the failure"
         );
+    }
+
+    #[test]
+    fn finish_one_waits_for_the_oldest_job_only() {
+        // The second job waits on a gate the test opens only after finish_one returned: had
+        // finish_one waited for it too, the test would hang.
+        let (open, gate) = mpsc::channel::<()>();
+        let mut writer = Writer::new(Path::new("root"), 4).unwrap();
+        let mut reported = writer.submit(Some(0), Box::new(|| Ok(()))).unwrap();
+        reported.extend(
+            writer
+                .submit(
+                    Some(1),
+                    Box::new(move || {
+                        let _ = gate.recv();
+                        Ok(())
+                    }),
+                )
+                .unwrap(),
+        );
+        while reported.is_empty() {
+            reported.extend(writer.finish_one().unwrap());
+        }
+        assert_eq!(reported, [0]);
+        assert_eq!(writer.pending(), 1);
+        open.send(()).unwrap();
+        assert_eq!(writer.finish_one().unwrap(), [1]);
+        assert_eq!(writer.pending(), 0);
+        assert!(writer.finish_one().unwrap().is_empty(), "nothing pending");
+
+        // A failing job's error comes from finish_one, in its turn.
+        let ran = Arc::new(AtomicUsize::new(0));
+        writer.submit(Some(2), job(&ran, true)).unwrap();
+        let error = loop {
+            match writer.finish_one() {
+                Ok(done) => assert!(done.is_empty()),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert!(error.contains("no room"), "{error}");
     }
 }

@@ -32,6 +32,9 @@ use crate::slice::SliceFile;
 
 use super::{Codec, Ngff, OmeZarrOptions};
 
+/// Slab buffers a level has at most: one filling, the others waiting for or in compression.
+const SLAB_BUFFERS: usize = 2;
+
 /// zstd's level: numcodecs' default, and the fastest that still compresses CT data well.
 const ZSTD_LEVEL: i32 = 1;
 /// Blosc's level and shuffle: numcodecs' defaults.
@@ -219,24 +222,32 @@ impl<'a> OmeZarr<'a> {
         let store = FilesystemStore::new(&self.root).map_err(|e| read_error(&path, e))?;
         let array = Array::open(Arc::new(store), &format!("/{}", level.level))
             .map_err(|e| read_error(&path, e))?;
-        let pixels: ArrayBytes = array
-            .retrieve_array_subset(&array.subset_all())
-            .map_err(|e| read_error(&path, e))?;
-        let raw = pixels.into_fixed().map_err(|e| read_error(&path, e))?;
-        let (lo, hi, top) = match self.plan.depth {
-            Depth::U8 => {
-                let (lo, hi) = raw
-                    .iter()
-                    .fold((u8::MAX, 0), |(a, b), &v| (a.min(v), b.max(v)));
-                (u32::from(lo), u32::from(hi), u32::from(u8::MAX))
-            }
-            Depth::U16 => {
-                let (lo, hi) = raw
+        // Read one chunk row at a time: the smallest level is level 0, the whole input,
+        // when no level is built below it, and memory must not grow with the stack.
+        let [slices, h, w] = level.shape.map(|n| n as u64);
+        let depth = level.chunks[0] as u64;
+        let (mut lo, mut hi) = (u32::MAX, 0);
+        for first in (0..slices).step_by(depth.max(1) as usize) {
+            let rows = first..(first + depth).min(slices);
+            let subset = ArraySubset::new_with_ranges(&[rows, 0..h, 0..w]);
+            let pixels: ArrayBytes = array
+                .retrieve_array_subset(&subset)
+                .map_err(|e| read_error(&path, e))?;
+            let raw = pixels.into_fixed().map_err(|e| read_error(&path, e))?;
+            let (a, b) = match self.plan.depth {
+                Depth::U8 => raw.iter().fold((u32::MAX, 0), |(a, b), &v| {
+                    (a.min(u32::from(v)), b.max(u32::from(v)))
+                }),
+                Depth::U16 => raw
                     .chunks_exact(2)
-                    .map(|p| u16::from_ne_bytes([p[0], p[1]]))
-                    .fold((u16::MAX, 0), |(a, b), v| (a.min(v), b.max(v)));
-                (u32::from(lo), u32::from(hi), u32::from(u16::MAX))
-            }
+                    .map(|p| u32::from(u16::from_ne_bytes([p[0], p[1]])))
+                    .fold((u32::MAX, 0), |(a, b), v| (a.min(v), b.max(v))),
+            };
+            (lo, hi) = (lo.min(a), hi.max(b));
+        }
+        let top = match self.plan.depth {
+            Depth::U8 => u32::from(u8::MAX),
+            Depth::U16 => u32::from(u16::MAX),
         };
         if lo > hi {
             return Ok(None);
@@ -332,11 +343,13 @@ impl<'a> OmeZarr<'a> {
         let [cz, h, w] = [l.chunks[0], l.shape[1], l.shape[2]];
         let row = index / cz;
         if l.slab.as_ref().is_none_or(|(r, _)| *r != row) {
-            // A new chunk row: a buffer back from the writer, or a new one (two at most: one
-            // filling, one being written).
+            // A new chunk row: a buffer back from the writer, or a new one (SLAB_BUFFERS at
+            // most). Waiting for the writer's jobs one by one, up to the
+            // one that gives a buffer back, rather than for all of them, keeps this thread
+            // filling the next row while the row just handed over is compressed.
             let mut buffer = l.returned.1.try_recv().ok();
-            if buffer.is_none() && l.buffers >= 2 {
-                done.extend(writer.finish()?);
+            while buffer.is_none() && l.buffers >= SLAB_BUFFERS && writer.pending() > 0 {
+                done.extend(writer.finish_one()?);
                 buffer = l.returned.1.try_recv().ok();
             }
             let len = l.slab_bytes(bytes);
@@ -400,13 +413,17 @@ fn write_row_job(
             let (yi, xi) = (i / gx, i % gx);
             let (y0, x0) = (yi * cy, xi * cx);
             let (ny, nx) = (cy.min(h - y0), cx.min(w - x0));
-            // Edge chunks are stored whole, padded with the fill value.
-            let mut chunk = vec![0u8; cz * cy * cx * bytes];
+            // Edge chunks are stored whole, padded with the fill value (zero); a whole chunk
+            // is gathered row by row with no zeroing pass before.
+            let len = cz * cy * cx * bytes;
+            let mut chunk = Vec::with_capacity(len);
             for z in 0..cz {
-                for y in 0..ny {
-                    let from = ((z * h + y0 + y) * w + x0) * bytes;
-                    let to = ((z * cy + y) * cx) * bytes;
-                    chunk[to..to + nx * bytes].copy_from_slice(&slab[from..from + nx * bytes]);
+                for y in 0..cy {
+                    if y < ny {
+                        let from = ((z * h + y0 + y) * w + x0) * bytes;
+                        chunk.extend_from_slice(&slab[from..from + nx * bytes]);
+                    }
+                    chunk.resize(((z * cy + y + 1) * cx) * bytes, 0);
                 }
             }
             let indices = [row as u64, yi as u64, xi as u64];
