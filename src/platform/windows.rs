@@ -163,6 +163,10 @@ fn react(kind: u32, cancel: &AtomicBool, term: &AtomicBool) -> Reaction {
     Reaction::Stop
 }
 
+// SAFETY: the contract Windows calls a console control handler under: on a thread of its
+// own, with an event code, expecting TRUE (handled) or FALSE. The handler touches only
+// atomics and a `OnceLock` set before it was installed, and never unwinds: it returns,
+// sleeps or exits the process.
 unsafe extern "system" fn on_console_event(kind: u32) -> BOOL {
     let Some((cancel, term)) = FLAGS.get() else {
         return 0;
