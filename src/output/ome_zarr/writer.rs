@@ -26,6 +26,7 @@ use crate::output::{
     write_file, write_file_shared, Check, Computed, Finished, LevelWriter, Mark, Recorded, Scan,
     Target, Writer, Written,
 };
+use crate::plane::Plane;
 use crate::pyramid::{Plan, Source};
 use crate::shard;
 use crate::slice::SliceFile;
@@ -127,8 +128,15 @@ impl LevelArray {
         )
     }
 
+    /// A slab holds a chunk row chunk by chunk, each chunk whole (edge chunks padded), in
+    /// the order of their indices: the chunks are compressed straight from it.
     fn slab_bytes(&self, bytes: usize) -> usize {
-        self.chunks[0] * self.shape[1] * self.shape[2] * bytes
+        let (gy, gx) = self.grid();
+        gy * gx * self.chunk_bytes(bytes)
+    }
+
+    fn chunk_bytes(&self, bytes: usize) -> usize {
+        self.chunks.iter().product::<usize>() * bytes
     }
 
     /// The store keys of the chunks of chunk row `row`.
@@ -327,11 +335,11 @@ impl<'a> OmeZarr<'a> {
 
     /// Hands level `level` slice `index` (its pixel bytes) to its slab; a full slab (or the
     /// level's last) goes to the writer thread.
-    fn add(
+    fn add<R: Rows>(
         &mut self,
         level: usize,
         index: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
+        rows: &R,
         writer: &mut Writer<Written>,
     ) -> Result<Vec<Written>> {
         let bytes = self.plan.depth.bytes();
@@ -358,8 +366,9 @@ impl<'a> OmeZarr<'a> {
                 // Zeroed by the allocator (fresh pages), not by a pass over it.
                 vec![0; len]
             });
-            // Every slice of a row overwrites its plane whole: only the planes of a last,
-            // partial row beyond the level must be zero (the fill value).
+            // Every slice of a row overwrites its pixels, and nothing ever writes the edge
+            // chunks' padding: only the planes of a last, partial row beyond the level must
+            // be zeroed again (the fill value).
             if buffer.len() != len || (row + 1) * cz > l.shape[0] {
                 buffer.clear();
                 buffer.resize(len, 0);
@@ -369,9 +378,7 @@ impl<'a> OmeZarr<'a> {
         let Some((_, slab)) = &mut l.slab else {
             return Err(zarr_error(&root, "internal: no slab"));
         };
-        let plane = h * w * bytes;
-        let z = index % cz;
-        fill(&mut slab[z * plane..(z + 1) * plane]);
+        scatter(rows, slab, index % cz, l.chunks, [h, w], bytes);
         let last = index + 1 == l.shape[0];
         if !(index + 1).is_multiple_of(cz) && !last {
             return Ok(done);
@@ -391,8 +398,8 @@ impl<'a> OmeZarr<'a> {
     }
 }
 
-/// The writer thread's job for one full slab: its chunks gathered, encoded by zarrs and
-/// written crash-safe, on every core; then the slab's buffer goes back to its level.
+/// The writer thread's job for one full slab: its chunks encoded by zarrs straight from it
+/// and written crash-safe, on every core; then the slab's buffer goes back to its level.
 fn write_row_job(
     l: &LevelArray,
     row: usize,
@@ -402,30 +409,14 @@ fn write_row_job(
     durable: bool,
 ) -> crate::output::Job {
     let (array, capture) = (l.array.clone(), l.capture.clone());
-    let (shape, chunks) = (l.shape, l.chunks);
+    let chunk_bytes = l.chunk_bytes(bytes);
     let (gy, gx) = l.grid();
     let back = l.returned.0.clone();
     Box::new(move || {
-        let [cz, cy, cx] = chunks;
-        let [_, h, w] = shape;
         let options = CodecOptions::default().with_store_empty_chunks(true);
         (0..gy * gx).into_par_iter().try_for_each(|i| {
             let (yi, xi) = (i / gx, i % gx);
-            let (y0, x0) = (yi * cy, xi * cx);
-            let (ny, nx) = (cy.min(h - y0), cx.min(w - x0));
-            // Edge chunks are stored whole, padded with the fill value (zero); a whole chunk
-            // is gathered row by row with no zeroing pass before.
-            let len = cz * cy * cx * bytes;
-            let mut chunk = Vec::with_capacity(len);
-            for z in 0..cz {
-                for y in 0..cy {
-                    if y < ny {
-                        let from = ((z * h + y0 + y) * w + x0) * bytes;
-                        chunk.extend_from_slice(&slab[from..from + nx * bytes]);
-                    }
-                    chunk.resize(((z * cy + y + 1) * cx) * bytes, 0);
-                }
-            }
+            let chunk = &slab[i * chunk_bytes..(i + 1) * chunk_bytes];
             let indices = [row as u64, yi as u64, xi as u64];
             let key = array.chunk_key(&indices);
             let path = root.join(key.as_str());
@@ -766,23 +757,10 @@ impl LevelWriter for OmeZarr<'_> {
         slice: &SliceFile,
         writer: &mut Writer<Written>,
     ) -> Result<Vec<Written>> {
-        let (width, depth) = (self.plan.width, self.plan.depth);
-        // Slab buffers are allocated as `Vec<u8>`, but a plane starts at a multiple of the
-        // plane's size: even, so a `u16` cast holds whenever the buffer's start is aligned,
-        // which the allocator guarantees for sizes this large on every platform we build for;
-        // the fallback copies through an aligned buffer rather than panic.
-        let mut copy = |out: &mut [u8]| match depth {
-            Depth::U8 => copy_rows::<u8>(slice, out, width),
-            Depth::U16 => match bytemuck::try_cast_slice_mut::<u8, u16>(out) {
-                Ok(samples) => copy_rows::<u16>(slice, samples, width),
-                Err(_) => {
-                    let mut samples = vec![0u16; out.len() / 2];
-                    copy_rows::<u16>(slice, &mut samples, width);
-                    out.copy_from_slice(bytemuck::cast_slice(&samples));
-                }
-            },
-        };
-        self.add(0, index, &mut copy, writer)
+        match self.plan.depth {
+            Depth::U8 => self.add(0, index, &slice.plane::<u8>(), writer),
+            Depth::U16 => self.add(0, index, &slice.plane::<u16>(), writer),
+        }
     }
 
     fn write(
@@ -796,12 +774,8 @@ impl LevelWriter for OmeZarr<'_> {
         let path = self.level_dir(level);
         let computed = Computed::new(&path, size, &self.pool, fill)?;
         let pixels = computed.bytes();
-        let done = self.add(
-            level,
-            index,
-            &mut |slab| slab.copy_from_slice(pixels),
-            writer,
-        )?;
+        let row = size.0 * size.2.bytes();
+        let done = self.add(level, index, &Packed { pixels, row }, writer)?;
         Ok((computed.finished(), done))
     }
 
@@ -919,13 +893,59 @@ fn without_omero(mut metadata: Value) -> Value {
 
 /// Copies the rows of an input slice (whatever its layout: zero-copy, byte-swapped,
 /// converted) into `out`, `width` samples a row.
-fn copy_rows<T: Sample>(slice: &SliceFile, out: &mut [T], width: usize) {
-    let plane = slice.plane::<T>();
-    out.par_chunks_mut(width)
-        .enumerate()
-        .for_each_init(Vec::new, |scratch, (y, row)| {
-            row.copy_from_slice(plane.row(y, scratch));
-        });
+/// The rows of a slice to store, as bytes in native order.
+trait Rows: Sync {
+    type Scratch: Default + Send;
+    fn row<'s>(&'s self, y: usize, scratch: &'s mut Self::Scratch) -> &'s [u8];
+}
+
+/// An input slice's rows: borrowed from its map when they are native samples.
+impl<T: Sample> Rows for Plane<'_, T> {
+    type Scratch = Vec<T>;
+    fn row<'s>(&'s self, y: usize, scratch: &'s mut Vec<T>) -> &'s [u8] {
+        bytemuck::cast_slice(Plane::row(self, y, scratch))
+    }
+}
+
+/// A computed level slice: `row` bytes a row.
+struct Packed<'a> {
+    pixels: &'a [u8],
+    row: usize,
+}
+
+impl Rows for Packed<'_> {
+    type Scratch = ();
+    fn row<'s>(&'s self, y: usize, _: &'s mut ()) -> &'s [u8] {
+        &self.pixels[y * self.row..(y + 1) * self.row]
+    }
+}
+
+/// Copies plane `z` of a chunk row into the chunk-ordered slab (see
+/// [`LevelArray::slab_bytes`]): each row's pieces straight to their chunks, the only copy
+/// of the pixels before compression; a band of chunks one chunk high per task.
+fn scatter<R: Rows>(
+    rows: &R,
+    slab: &mut [u8],
+    z: usize,
+    [cz, cy, cx]: [usize; 3],
+    [h, w]: [usize; 2],
+    bytes: usize,
+) {
+    let chunk = cz * cy * cx * bytes;
+    let gx = w.div_ceil(cx);
+    slab.par_chunks_mut(gx * chunk).enumerate().for_each_init(
+        R::Scratch::default,
+        |scratch, (yi, band)| {
+            for y in yi * cy..((yi + 1) * cy).min(h) {
+                let row = rows.row(y, scratch);
+                let at = (z * cy + y - yi * cy) * cx * bytes;
+                for (xi, piece) in row.chunks(cx * bytes).enumerate() {
+                    let to = xi * chunk + at;
+                    band[to..to + piece.len()].copy_from_slice(piece);
+                }
+            }
+        },
+    );
 }
 
 /// Removes the temporary files (`.<name>.partial`) in `dir`, and below it if `deep`.
