@@ -47,27 +47,17 @@ else
     python=
 fi
 
-evict() {
-    python3 -c 'import os,sys
-for f in sys.argv[1:]:
-    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$dir"/*.tif
-}
+# shellcheck source=benches/common.sh
+source "$root/benches/common.sh"
 
 # One timed run of "$@" into an empty folder; cold=1 evicts the stack first, else warms it.
 timed() {
-    local cold=$1; shift
-    rm -rf "${out:?}"/*
-    if [ "$cold" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
-    sync
+    prepare "$1"; shift
     local t0 t1
     t0=$(date +%s.%N)
-    "$@" > /dev/null 2>&1 || { echo "benches/compare.sh: failed: $*" >&2; return 1; }
+    run "$@"
     t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc
-}
-
-median() {
-    tr ' ' '\n' | grep . | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 echo "stack: $(ls "$dir"/*.tif | wc -l) files, $(du -sh "$dir" | cut -f1); machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -r)"

@@ -39,24 +39,14 @@ py=$venv/bin/python
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-evict() {
-    "$py" -c 'import os,sys
-for f in sys.argv[1:]:
-    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$dir"/*.tif
-}
+# shellcheck source=benches/common.sh
+source "$root/benches/common.sh"
 
 # One run of "$@" into an empty folder: "seconds peak-KB"; cold=1 evicts the stack first.
 timed() {
-    local cold=$1; shift
-    rm -rf "${out:?}"/*
-    if [ "$cold" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
-    sync
-    /usr/bin/time -f "%e %M" -o "$out/.time" "$@" > /dev/null 2>&1 || { echo "benches/compare_zarr.sh: failed: $*" >&2; return 1; }
+    prepare "$1"; shift
+    run /usr/bin/time -f "%e %M" -o "$out/.time" "$@"
     cat "$out/.time"
-}
-
-median() {
-    tr ' ' '\n' | grep . | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
 }
 
 size=$("$py" -c 'import sys,tifffile; p=tifffile.TiffFile(sys.argv[1]).pages[0]; print(max(p.shape))' "$(ls "$dir"/*.tif | head -1)")

@@ -1,0 +1,26 @@
+# Shared by benches/compare.sh and benches/compare_zarr.sh, which source it and set $dir (the
+# stack), $out (an output folder, emptied before each run) and $runs.
+
+# Drops the stack from the page cache (posix_fadvise: no root needed).
+evict() {
+    python3 -c 'import os,sys
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$dir"/*.tif
+}
+
+# Before a timed run: an empty output folder, as a first build has; the stack evicted
+# (cold=1) or read once; everything synced before the clock starts.
+prepare() {
+    rm -rf "${out:?}"/*
+    if [ "$1" = 1 ]; then evict; else cat "$dir"/*.tif > /dev/null; fi
+    sync
+}
+
+# Runs "$@" with its output discarded; a failure stops the benchmark (with inherit_errexit).
+run() {
+    "$@" > /dev/null 2>&1 || { echo "$(basename "$0"): failed: $*" >&2; return 1; }
+}
+
+median() {
+    tr ' ' '\n' | grep . | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
