@@ -66,6 +66,13 @@ pub fn release_map_range(map: &Mmap, range: Range<usize>) {
     os::release_map_range(map, range)
 }
 
+/// Asks for `buf`, a large buffer filled once and reused, to be backed by huge pages (Linux
+/// `madvise(MADV_HUGEPAGE)`, where transparent huge pages are left to `madvise`): one fault
+/// per 2 MiB instead of 512. Nothing elsewhere. Speed only.
+pub fn advise_huge_pages(buf: &mut [u8]) {
+    os::advise_huge_pages(buf)
+}
+
 /// Tells the kernel `file` is read front to back (Linux `fadvise`, which doubles its
 /// read-ahead); nothing elsewhere.
 pub fn advise_sequential(file: &File) {
@@ -203,6 +210,20 @@ pub fn canonical(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn huge_page_advice_keeps_every_byte() {
+        // Empty, smaller than a page, and several huge pages starting mid-page.
+        for len in [0, 1, 4095, (5 << 20) + 3] {
+            let mut backing: Vec<u8> = (0..len + 1).map(|i| (i * 31 % 251) as u8).collect();
+            let expected = backing.clone();
+            let buf = &mut backing[1..];
+            advise_huge_pages(buf);
+            buf.iter_mut().step_by(4096).for_each(|b| *b ^= 0xff);
+            buf.iter_mut().step_by(4096).for_each(|b| *b ^= 0xff);
+            assert_eq!(backing, expected, "len {len}");
+        }
+    }
 
     #[test]
     fn positional_reads_and_writes_land_where_asked() {

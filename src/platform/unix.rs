@@ -37,6 +37,25 @@ pub fn release_map_range(map: &Mmap, range: Range<usize>) {
         unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, range.start, range.len()) };
 }
 
+pub fn advise_huge_pages(buf: &mut [u8]) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let page = rustix::param::page_size();
+        let start = buf.as_ptr() as usize;
+        let first = start.next_multiple_of(page);
+        let end = (start + buf.len()) / page * page;
+        if end > first {
+            // SAFETY: the range lies inside `buf`, memory this process owns and keeps
+            // mapped; MADV_HUGEPAGE changes how its pages are backed, never their bytes.
+            let _ = unsafe {
+                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE)
+            };
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = buf;
+}
+
 pub fn advise_sequential(file: &File) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);

@@ -45,6 +45,8 @@ pub fn advise_map(_map: &Mmap, _access: Access) {}
 
 pub fn release_map_range(_map: &Mmap, _range: Range<usize>) {}
 
+pub fn advise_huge_pages(_buf: &mut [u8]) {}
+
 pub fn advise_sequential(_file: &File) {}
 
 pub const CAN_EVICT: bool = false;

@@ -364,7 +364,9 @@ impl<'a> OmeZarr<'a> {
             let mut buffer = buffer.unwrap_or_else(|| {
                 l.buffers += 1;
                 // Zeroed by the allocator (fresh pages), not by a pass over it.
-                vec![0; len]
+                let mut buffer = vec![0; len];
+                crate::platform::advise_huge_pages(&mut buffer);
+                buffer
             });
             // Every slice of a row overwrites its pixels, and nothing ever writes the edge
             // chunks' padding: only the planes of a last, partial row beyond the level must
