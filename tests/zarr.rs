@@ -180,6 +180,44 @@ fn levels_equal_input_and_tiff_levels() {
 }
 
 #[test]
+fn rows_of_mapped_and_decoded_slices_are_stored_whole() {
+    // Uncompressed slices are read from their maps, compressed ones decoded into buffers:
+    // chunk rows mixing both, full and partial (the last, of 7 or 5 slices), mixed from
+    // their first slice or later. u16_twin, lzw and deflate have the same four slices.
+    let work = tempfile::tempdir().unwrap();
+    let stacks: [&[&str]; 2] = [
+        &[
+            "u16_twin", "u16_twin", "lzw", "u16_twin", "u16_twin", "deflate", "u16_twin",
+        ],
+        &["lzw", "u16_twin", "u16_twin", "deflate", "u16_twin"],
+    ];
+    for (n, sources) in stacks.iter().enumerate() {
+        let stack = work.path().join(format!("mixed{n}"));
+        std::fs::create_dir(&stack).unwrap();
+        for (i, source) in sources.iter().enumerate() {
+            let from = format!("s_rec{:08}.tif", i % 4);
+            let from = fixtures().join("stacks").join(source).join(from);
+            std::fs::copy(from, stack.join(format!("s_rec{i:08}.tif"))).unwrap();
+        }
+        let tiff = work.path().join(format!("tiff{n}"));
+        build(&[
+            "build",
+            s(&stack),
+            "--min-size",
+            "8",
+            "--out",
+            s(&tiff),
+            "-q",
+        ]);
+        for chunks in ["4,8,16", "3,5,7", "2,8,16", "1,30,40"] {
+            let store = work.path().join(format!("mixed{n}-{chunks}.ome.zarr"));
+            build_zarr(&stack, &store, "8", &["--chunks", chunks]);
+            check_store(&stack, &tiff, &store, 3);
+        }
+    }
+}
+
+#[test]
 fn default_store_is_beside_the_folder() {
     let parent = tempfile::tempdir().unwrap();
     let stack = parent.path().join("scan");
