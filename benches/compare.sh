@@ -15,8 +15,9 @@
 #   benches/compare.sh DIR [RUNS]      (DIR: e.g. made by `benches/numpy_pyramid.py make DIR`)
 #
 # The numpy peer runs in a venv of its own (target/bench-venv: numpy, tifffile), which the
-# script makes when missing; evicting the page cache uses posix_fadvise, which needs no root. Builds into a temporary folder under $TMPDIR (/tmp by
-# default: set it to measure outputs on another filesystem), never into DIR.
+# script makes when missing; evicting the page cache uses posix_fadvise, which needs no root.
+# Builds into a temporary folder under $TMPDIR (/tmp by default: set it to measure outputs
+# on another filesystem), never into DIR.
 # The Python package's two entry points are timed too (process start and import included, as
 # the CLI's are) when $PYTHON (default: the venv .ci/python makes, target/python-venv) can
 # import them: `ctpyramid.build` and CTHarvester's call, `ct_thumbnail.build_thumbnails` with

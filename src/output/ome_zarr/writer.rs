@@ -360,21 +360,24 @@ impl<'a> OmeZarr<'a> {
                 done.extend(writer.finish_one()?);
                 buffer = l.returned.1.try_recv().ok();
             }
-            let len = l.slab_bytes(bytes);
-            let mut buffer = buffer.unwrap_or_else(|| {
-                l.buffers += 1;
-                // Zeroed by the allocator (fresh pages), not by a pass over it.
-                let mut buffer = vec![0; len];
-                crate::platform::advise_huge_pages(&mut buffer);
-                buffer
-            });
-            // Every slice of a row overwrites its pixels, and nothing ever writes the edge
-            // chunks' padding: only the planes of a last, partial row beyond the level must
-            // be zeroed again (the fill value).
-            if buffer.len() != len || (row + 1) * cz > l.shape[0] {
-                buffer.clear();
-                buffer.resize(len, 0);
-            }
+            let buffer = match buffer {
+                // Every slice of a row overwrites its pixels, and nothing ever writes the
+                // edge chunks' padding: a used buffer is zeroed again (the fill value) only
+                // for a last, partial row, whose missing planes it still holds.
+                Some(mut used) => {
+                    if (row + 1) * cz > l.shape[0] {
+                        used.fill(0);
+                    }
+                    used
+                }
+                None => {
+                    l.buffers += 1;
+                    // Zeroed by the allocator (fresh pages), not by a pass over it.
+                    let mut fresh = vec![0; l.slab_bytes(bytes)];
+                    crate::platform::advise_huge_pages(&mut fresh);
+                    fresh
+                }
+            };
             l.slab = Some((row, buffer));
         }
         let Some((_, slab)) = &mut l.slab else {
@@ -893,8 +896,6 @@ fn without_omero(mut metadata: Value) -> Value {
     metadata
 }
 
-/// Copies the rows of an input slice (whatever its layout: zero-copy, byte-swapped,
-/// converted) into `out`, `width` samples a row.
 /// The rows of a slice to store, as bytes in native order.
 trait Rows: Sync {
     type Scratch: Default + Send;
