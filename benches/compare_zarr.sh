@@ -17,6 +17,10 @@
 #   CHUNK_SWEEP=1 benches/compare_zarr.sh DIR
 #       times ctpyramid alone (warm) with a few chunk shapes, with peak RSS and file count:
 #       the measurement behind the default --chunks.
+#   PAIRS=1 benches/compare_zarr.sh DIR [RUNS]
+#       ctpyramid and ngff-zarr's dask path (the fastest Python tool) alone, one after the
+#       other RUNS times, cold then warm: each pair's times and ratio, then the medians. Two
+#       commands instead of six make the pairs minutes apart at most, closer than a full run.
 #
 # Makes its own venv (target/bench-zarr-venv: ngff-zarr with dask-image, ome-zarr, tifffile).
 # Builds into a temporary folder under $TMPDIR, never into DIR. Figures depend on the
@@ -64,6 +68,24 @@ if [ "${CHUNK_SWEEP:-0}" = 1 ]; then
         printf '%-16s %10s %12s %8s %10s\n' "$c" "$(echo "$t" | median)" "$((rss / 1024))" \
             "$(find "$out/s" -type f | wc -l)" "$(du -sm "$out/s" | cut -f1)"
         rm -rf "${out:?}"/s "${out:?}"/t
+    done
+    exit 0
+fi
+
+if [ "${PAIRS:-0}" = 1 ]; then
+    for cold in 1 0; do
+        echo
+        echo "$([ "$cold" = 1 ] && echo cold || echo warm) cache, $runs pairs:"
+        printf '%10s %10s %8s\n' ctpyramid ngff-zarr ratio
+        ours="" theirs="" ratios=""
+        for _ in $(seq "$runs"); do
+            a=$(timed "$cold" "$bin" build "$dir" --format ome-zarr --out "$out/a" --quiet --chunks "$chunks" --codec "$codec" | cut -d' ' -f1)
+            d=$(timed "$cold" "$py" "$root/benches/zarr_peers.py" ngff-zarr "$dir" "$out/d" --chunks "$chunks" --codec "$codec" --method dask_bin_shrink | cut -d' ' -f1)
+            r=$(echo "scale=2; $d / $a" | bc)
+            printf '%10s %10s %8s\n' "$a" "$d" "$r"
+            ours+=" $a" theirs+=" $d" ratios+=" $r"
+        done
+        printf '%10s %10s %8s   (medians)\n' "$(echo "$ours" | median)" "$(echo "$theirs" | median)" "$(echo "$ratios" | median)"
     done
     exit 0
 fi
