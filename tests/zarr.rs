@@ -110,6 +110,40 @@ fn check_store(stack: &Path, tiff: &Path, store: &Path, levels: usize) {
         "no level beyond the TIFF pyramid's"
     );
     assert!(partial_files(store).is_empty());
+    for level in 0..=levels {
+        check_padding(store, level);
+    }
+}
+
+/// Every chunk of level `level`, decoded whole by zarrs, holds the fill value (0) wherever
+/// it reaches past the array: the same bytes whatever was in memory before.
+fn check_padding(root: &Path, level: usize) {
+    let store = Arc::new(FilesystemStore::new(root).unwrap());
+    let array = Array::open(store, &format!("/{level}")).unwrap();
+    let shape = array.shape().to_vec();
+    let size = array.data_type().fixed_size().unwrap();
+    let grid = array.chunk_grid_shape().to_vec();
+    // `n` in C order within `dims`, as `[z, y, x]`.
+    let coords =
+        |n: u64, dims: &[u64]| [n / (dims[1] * dims[2]), n / dims[2] % dims[1], n % dims[2]];
+    for c in 0..grid.iter().product::<u64>() {
+        let at = coords(c, &grid);
+        let dims: Vec<u64> = array
+            .chunk_shape(&at)
+            .unwrap()
+            .iter()
+            .map(|d| d.get())
+            .collect();
+        let chunk: ArrayBytes = array.retrieve_chunk(&at).unwrap();
+        for (n, sample) in chunk.into_fixed().unwrap().chunks_exact(size).enumerate() {
+            let p = coords(n as u64, &dims);
+            let inside = (0..3).all(|d| at[d] * dims[d] + p[d] < shape[d]);
+            assert!(
+                inside || sample.iter().all(|&b| b == 0),
+                "level {level} chunk {at:?}: padding at {p:?} not zero"
+            );
+        }
+    }
 }
 
 /// The `omero` window of the store: the range of the deepest level's pixels, as the TIFF

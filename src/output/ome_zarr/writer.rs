@@ -362,11 +362,14 @@ impl<'a> OmeZarr<'a> {
             }
             let buffer = match buffer {
                 // Every slice of a row overwrites its pixels, and nothing ever writes the
-                // edge chunks' padding: a used buffer is zeroed again (the fill value) only
-                // for a last, partial row, whose missing planes it still holds.
+                // edge chunks' padding: in a used buffer, only the planes a last, partial
+                // row lacks still hold an earlier row's, and go back to the fill value.
                 Some(mut used) => {
-                    if (row + 1) * cz > l.shape[0] {
-                        used.fill(0);
+                    let planes = l.shape[0].saturating_sub(row * cz);
+                    if planes < cz {
+                        let chunk = l.chunk_bytes(bytes);
+                        let tail = planes * (chunk / cz);
+                        used.chunks_mut(chunk).for_each(|c| c[tail..].fill(0));
                     }
                     used
                 }
