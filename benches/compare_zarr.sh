@@ -19,8 +19,8 @@
 #       the measurement behind the default --chunks.
 #   PAIRS=1 benches/compare_zarr.sh DIR [RUNS]
 #       ctpyramid and ngff-zarr's dask path (the fastest Python tool) alone, one after the
-#       other RUNS times, cold then warm: each pair's times and ratio, then the medians. Two
-#       commands instead of six make the pairs minutes apart at most, closer than a full run.
+#       other RUNS times, cold then warm: each pair's times and ratio, then the medians. The
+#       two of a pair are seconds apart, where a full run puts minutes between them.
 #
 # Makes its own venv (target/bench-zarr-venv: ngff-zarr with dask-image, ome-zarr, tifffile).
 # Builds into a temporary folder under $TMPDIR, never into DIR. Figures depend on the
@@ -72,6 +72,7 @@ if [ "${CHUNK_SWEEP:-0}" = 1 ]; then
     exit 0
 fi
 
+common=(--chunks "$chunks" --codec "$codec")
 if [ "${PAIRS:-0}" = 1 ]; then
     for cold in 1 0; do
         echo
@@ -79,8 +80,8 @@ if [ "${PAIRS:-0}" = 1 ]; then
         printf '%10s %10s %8s\n' ctpyramid ngff-zarr ratio
         ours="" theirs="" ratios=""
         for _ in $(seq "$runs"); do
-            a=$(timed "$cold" "$bin" build "$dir" --format ome-zarr --out "$out/a" --quiet --chunks "$chunks" --codec "$codec" | cut -d' ' -f1)
-            d=$(timed "$cold" "$py" "$root/benches/zarr_peers.py" ngff-zarr "$dir" "$out/d" --chunks "$chunks" --codec "$codec" --method dask_bin_shrink | cut -d' ' -f1)
+            a=$(timed "$cold" "$bin" build "$dir" --format ome-zarr --out "$out/a" --quiet "${common[@]}" | cut -d' ' -f1)
+            d=$(timed "$cold" "$py" "$root/benches/zarr_peers.py" ngff-zarr "$dir" "$out/d" "${common[@]}" --method dask_bin_shrink | cut -d' ' -f1)
             r=$(echo "scale=2; $d / $a" | bc)
             printf '%10s %10s %8s\n' "$a" "$d" "$r"
             ours+=" $a" theirs+=" $d" ratios+=" $r"
@@ -98,7 +99,6 @@ names=(
     "ngff-zarr (dask bin shrink)"
     "ome-zarr-py (numpy pyramid)"
 )
-common=(--chunks "$chunks" --codec "$codec")
 evict
 cat "$dir"/*.tif > /dev/null
 for cold in 0 1; do
