@@ -7,15 +7,15 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ctpyramid::output::WriteMode;
 use ctpyramid::ReadMode;
+use ctpyramid::WriteMode;
 
 fn stack() -> (PathBuf, Option<tempfile::TempDir>) {
     if let Some(dir) = std::env::var_os("CTPYRAMID_BENCH_DIR") {
         return (PathBuf::from(dir), None);
     }
     let tmp = tempfile::tempdir().expect("a temporary folder");
-    ctpyramid::demo::write_phantom(tmp.path(), 64, 1024).expect("the phantom stack is written");
+    ctpyramid::write_phantom(tmp.path(), 64, 1024).expect("the phantom stack is written");
     (tmp.path().to_path_buf(), Some(tmp))
 }
 

@@ -7,9 +7,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
 
-use ctpyramid::kernel::{reduce_pair_row, Sample};
+use ctpyramid::internals::{reduce_pair_row, Reduce};
 
-fn slice<T: Sample>(size: usize, seed: u32) -> Vec<T> {
+fn slice<T: Reduce>(size: usize, seed: u32) -> Vec<T> {
     // Deterministic, varied values; the kernels do not branch on them.
     (0..size * size)
         .map(|i| {
@@ -22,7 +22,7 @@ fn input_row<T>(s: &[T], size: usize, y: usize) -> &[T] {
     &s[y * size..(y + 1) * size]
 }
 
-fn reduce_serial<T: Sample>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
+fn reduce_serial<T: Reduce>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     let half = size / 2;
     for (y, row) in out.chunks_mut(half).enumerate() {
         let r = |s, y| input_row(s, size, y);
@@ -36,7 +36,7 @@ fn reduce_serial<T: Sample>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     }
 }
 
-fn reduce_parallel<T: Sample>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
+fn reduce_parallel<T: Reduce>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     let half = size / 2;
     out.par_chunks_mut(half).enumerate().for_each(|(y, row)| {
         let r = |s, y| input_row(s, size, y);
@@ -50,7 +50,7 @@ fn reduce_parallel<T: Sample>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     });
 }
 
-fn bench_depth<T: Sample>(c: &mut Criterion, name: &str) {
+fn bench_depth<T: Reduce>(c: &mut Criterion, name: &str) {
     let mut group = c.benchmark_group(format!("reduce_pair/{name}"));
     for size in [512usize, 2048, 4096] {
         let (a, b) = (slice::<T>(size, 1), slice::<T>(size, 7));

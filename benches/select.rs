@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ctpyramid::discover::{select, Selection};
+use ctpyramid::internals::select;
+use ctpyramid::Selection;
 
 const SECTIONS: u64 = 4000;
 

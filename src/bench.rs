@@ -11,12 +11,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::discover::{select, Selection};
 use crate::error::{Error, Result};
-use crate::kernel::{reduce_slices, Sample};
-use crate::layout::{Depth, Encoding, SliceLayout};
-use crate::plane::Plane;
-use crate::slice::{read_through, ReadMode, SliceFile, Stack};
+use crate::input::bytes::read_through;
+use crate::input::{select, ReadMode, Selection, SliceFile, Stack};
+use crate::pixel::kernel::reduce_slices;
+use crate::pixel::{Depth, Encoding, Plane, Reduce, SliceLayout};
 
 /// One way of reading the stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +99,24 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report as `bench --json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "slices": self.slices,
+            "slice": self.layout,
+            "file_bytes": self.file_bytes,
+            "cold": self.cold,
+            "methods": self.timings.iter().map(|t| serde_json::json!({
+                "method": t.method.name(),
+                "median_s": t.median().as_secs_f64(),
+                "runs_s": t.runs.iter().map(|r| r.as_secs_f64()).collect::<Vec<_>>(),
+                "bytes": t.bytes,
+                "gb_per_s": t.gb_per_s(),
+            })).collect::<Vec<_>>(),
+            "best_reader": self.best_reader().map(|t| t.method.name()),
+        })
+    }
+
     /// The fastest of the readers a build can use.
     pub fn best_reader(&self) -> Option<&Timing> {
         self.timings
@@ -113,16 +130,14 @@ impl Report {
 /// (another job, thermal limits) spreads over all of them.
 pub fn bench(options: &BenchOptions) -> Result<Report> {
     if options.cold && !crate::platform::CAN_EVICT {
-        return Err(Error::Usage(
-            "--cold: this system cannot drop files from the page cache without privileges; \
-             clear it with the system's tool (macOS `sudo purge`, Windows RAMMap) and run \
-             without --cold"
-                .into(),
-        ));
+        let reason = "this system cannot drop files from the page cache without privileges; \
+                      clear it with the system's tool (macOS `sudo purge`, Windows RAMMap) and \
+                      measure warm";
+        return Err(Error::invalid("cold", true, reason));
     }
     let listing = select(&options.input, &options.selection)?;
     let files = listing.paths.clone();
-    let stack = Stack::new(listing.paths)?;
+    let stack = Stack::open(&options.input, listing.paths)?;
     let first = stack.first(&options.input)?;
     let layout = first.layout().clone();
     let file_bytes = files
@@ -190,7 +205,7 @@ fn cat(files: &[PathBuf]) -> Result<u64> {
 
 /// Level 1 of slices `a` and `b` (their pixel bytes and layouts) into `out`, at their depth.
 fn reduce_pair(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [u16]) {
-    fn go<T: Sample>(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [T]) {
+    fn go<T: Reduce>(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [T]) {
         let width = a.1.width / 2;
         let plane = |(bytes, layout)| Plane::<T>::new(bytes, layout);
         let out = &mut out[..width * (a.1.height / 2)];

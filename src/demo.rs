@@ -5,8 +5,8 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::layout::Depth;
-use crate::output::OutputTiff;
+use crate::output::tiff_slices::OutputTiff;
+use crate::pixel::Depth;
 
 /// Writes `slices` uncompressed 16-bit TIFF slices of `size` x `size` named like a SkyScan
 /// reconstruction (`phantom_rec00000000.tif`...) into `dir`: a cylindrical sample in air

@@ -20,15 +20,26 @@ pub enum Error {
         first: String,
     },
 
-    #[error("{}: no slice images (.tif, .tiff, .bmp, .png, .jpg, .jpeg) found", dir.display())]
+    /// A folder without slice images (subfolders are not searched).
+    #[error("{}: no slice images (.tif, .tiff, .bmp, .png, .jpg, .jpeg) found; subfolders are not searched", dir.display())]
     NoSlices { dir: PathBuf },
 
     #[error("{}: cannot read: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
-    /// Options that contradict each other or the stack (a misaligned `--slices`).
-    #[error("{0}")]
-    Usage(String),
+    /// An option's value that no build can use, or that the stack or another option rules
+    /// out (a misaligned shard range). `option` is the option's name as the library has it
+    /// (`slices`, `min_size`): each front end shows it as its own users write it.
+    #[error("{option} {value}: {reason}")]
+    Invalid {
+        option: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    /// A broken invariant inside ctpyramid: a bug, never the input's fault.
+    #[error("internal error (a bug in ctpyramid, please report it): {0}")]
+    Internal(String),
 
     /// Stopped on request (Ctrl-C, SIGTERM, a caller's cancel flag) between two output files.
     #[error("cancelled: every output is complete or absent; run again to resume")]
@@ -72,6 +83,15 @@ impl Error {
         }
     }
 
+    /// An [`Error::Invalid`] of `option`.
+    pub fn invalid(option: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            option,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
     /// The process exit code the CLI uses for this error; see README "Exit codes".
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -80,7 +100,9 @@ impl Error {
             | Error::NoSlices { .. }
             | Error::Read { .. } => 1,
             Error::Write { .. } => 3,
-            Error::Usage(_) => 2,
+            Error::Invalid { .. } => 2,
+            // EX_SOFTWARE of sysexits.h.
+            Error::Internal(_) => 70,
             // SIGINT's conventional code; the CLI says 143 when SIGTERM was the cause.
             Error::Cancelled => 130,
         }

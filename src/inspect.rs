@@ -1,20 +1,21 @@
-//! `ctpyramid inspect`: what a stack is and how `build` would read it, without writing.
+//! `inspect`: what a stack is and how `build` would read it, without writing anything. Every
+//! slice's header is read (no pixel decoded) and every problem reported, not only the first;
+//! the output already there is surveyed as a build would find it ([`crate::survey`]).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::decode::Format;
-use crate::discover::{select, Selection, SkyScanLog};
+use crate::choice::Choice;
+use crate::engine::{resolve_plan, survey, Survey};
 use crate::error::Result;
-use crate::layout::{Encoding, SliceLayout};
-use crate::manifest::{self, InputFile};
-use crate::output::{OutputFormat, Recorded};
-use crate::pyramid::{file_names, survey, BuildOptions, Layout, Survey};
-use crate::pyramid::{Outputs, Plan};
-use crate::slice::{SliceFile, Stack};
-use crate::voxel;
+use crate::events::Outputs;
+use crate::input::decode::Format;
+use crate::input::{select, SkyScanLog, SliceFile, Stack};
+use crate::options::{BuildOptions, OutputFormat, TiffLayout};
+use crate::output::{manifest, Recorded};
+use crate::pixel::{Encoding, SliceLayout};
+use crate::plan::Plan;
 
 /// What one slice is.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,6 +93,7 @@ fn order(big_endian: bool) -> &'static str {
 /// The result of inspecting a stack.
 #[derive(Debug)]
 pub struct Report {
+    /// The folder or multi-page file inspected.
     pub input: String,
     /// How the slices were chosen, when not every image of the folder: the note `build`
     /// prints.
@@ -104,189 +106,98 @@ pub struct Report {
     pub left_out: Vec<String>,
     /// The SkyScan log that selected the slices, if one did.
     pub log: Option<SkyScanLog>,
+    /// Every slice by name: what it is, or why it cannot be read.
     pub slices: Vec<(String, std::result::Result<SliceKind, String>)>,
+    /// Bytes of the slice files.
     pub file_bytes: u64,
+    /// The plan `build` would follow, when a slice could be read.
     pub plan: Option<Plan>,
     /// Slices that `build` would refuse, with the reason.
     pub problems: Vec<(String, String)>,
-    /// The state of the pyramid already in the output folder.
+    /// The output already there.
     pub pyramid: PyramidState,
 }
 
-/// What the output holds: a TIFF pyramid by its `pyramid.json`; an OME-Zarr store by the scan
-/// a build resumes from.
+/// What the output holds, as a build would find it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PyramidState {
-    /// An OME-Zarr store (or none yet), as `build` with the same options would find it.
-    Store(Survey),
+    /// The survey of the output: the very scan a build resumes from.
+    Surveyed(Survey),
     /// The output could not be examined: the stack cannot be built as it is.
-    Unknown { root: String, reason: String },
-    /// No output folder.
-    None,
-    /// A folder without `pyramid.json`: a build interrupted, still running, or by another tool.
-    Incomplete { root: String },
-    /// Complete, and built from the slices as they are now.
-    Complete {
+    Unknown {
+        /// Where the output would be.
         root: String,
-        layout: String,
-        levels: usize,
+        /// Why it could not be examined.
+        reason: String,
     },
-    /// Complete, but built from other slices (replaced, added, removed since).
-    Stale { root: String },
 }
 
 impl PyramidState {
-    fn of(
-        root: &Path,
-        stack: &Stack,
-        inputs: &[PathBuf],
-        input: &Path,
-        first: Option<&SliceFile>,
-    ) -> PyramidState {
-        let shown = root.display().to_string();
-        let Some(recorded) = manifest::read(root) else {
-            return if root.exists() {
-                PyramidState::Incomplete { root: shown }
-            } else {
-                PyramidState::None
-            };
-        };
-        let layout = match recorded.get("layout").and_then(|v| v.as_str()) {
-            Some("stack") => Layout::Stack,
-            _ => Layout::Slices,
-        };
-        let min_size = recorded
-            .get("min_size")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as usize;
-        let files: Option<Vec<InputFile>> = inputs.iter().map(|p| InputFile::of(p).ok()).collect();
-        let (Some(first), Some(files)) = (first, files) else {
-            return PyramidState::Stale { root: shown };
-        };
-        let f = first.layout();
-        let mut plan = Plan::new(f.width, f.height, f.depth, stack.len(), min_size);
-        plan.voxel_um = recorded.get("voxel_um").and_then(|v| v.as_f64());
-        let levels = plan.levels.len();
-        let names = file_names(&plan, layout);
-        let source = manifest::Source {
-            inputs: files,
-            plan,
-            layout,
-        };
-        if source.matches(&recorded, input, &names) {
-            PyramidState::Complete {
-                root: shown,
-                layout: layout.name().into(),
-                levels,
-            }
-        } else {
-            PyramidState::Stale { root: shown }
-        }
-    }
-
-    fn describe(&self) -> String {
+    /// `none`, `complete`, `stale`, `incomplete` or `unknown`.
+    pub fn state(&self) -> &'static str {
         match self {
-            PyramidState::Store(survey) => describe_store(survey),
-            PyramidState::Unknown { root, reason } => format!("unknown for {root}: {reason}"),
-            PyramidState::None => "none yet".into(),
-            PyramidState::Incomplete { root } => format!(
-                "incomplete in {root} (no pyramid.json: a build was interrupted, is running, or \
-                 another tool wrote it; build resumes it)"
-            ),
-            PyramidState::Complete {
-                root,
-                layout,
-                levels,
-            } => format!("complete in {root} ({levels} level(s), layout {layout})"),
-            PyramidState::Stale { root } => format!(
-                "out of date in {root}: the slices changed since it was built (build rebuilds it)"
-            ),
+            PyramidState::Unknown { .. } => "unknown",
+            PyramidState::Surveyed(s) if !s.exists => "none",
+            PyramidState::Surveyed(s) if s.complete() => "complete",
+            PyramidState::Surveyed(s) if s.stale => "stale",
+            PyramidState::Surveyed(_) => "incomplete",
         }
     }
 }
 
-/// The state of an OME-Zarr store in a sentence.
-fn describe_store(s: &Survey) -> String {
-    let root = s.out_root.display();
-    let files = |o: &Outputs| format!("{} chunk files ({} slices)", o.files, o.slices);
-    let total = Outputs {
-        files: s.kept.files + s.to_write.files,
-        slices: s.kept.slices + s.to_write.slices,
-    };
-    let levels: Vec<String> = s
-        .levels
-        .iter()
-        .map(|l| format!("{}: {}/{}", l.level, l.complete, l.slices))
-        .collect();
-    let rerun = format!(
-        "build keeps {} and computes {}, reading {} input slices",
-        files(&s.kept),
-        files(&s.to_write),
-        s.to_read
-    );
-    if !s.exists {
-        return format!("none yet ({root} does not exist)");
-    }
-    if s.complete() {
-        return format!(
-            "complete in {root} ({} level(s) below the input, {})",
-            s.levels.len().saturating_sub(1),
-            files(&total)
-        );
-    }
-    if s.stale {
-        return format!(
-            "out of date in {root}: built from other inputs or options ({rerun}; --force \
-             rebuilds all)"
-        );
-    }
-    let why = match (s.recorded, s.to_write.files) {
-        (Recorded::None, 0) => "every chunk is there but the group metadata, written last".into(),
-        (Recorded::None, _) => "no group metadata: a build was interrupted or is running".into(),
-        (_, n) => format!(
-            "complete metadata, but chunk rows with a file missing or damaged: {n} chunk files \
-             to rewrite"
-        ),
-    };
-    format!(
-        "incomplete in {root} ({why}); slices complete per level {}; {rerun}",
-        levels.join(", ")
-    )
-}
-
-/// Reads the header of every slice of `input` (a folder or a multi-page TIFF), decoding no
-/// pixel, and reports every problem rather than stopping at the first.
-pub fn inspect(input: &Path, selection: &Selection, min_size: usize) -> Result<Report> {
-    inspect_with(input, selection, min_size, None)
-}
-
-/// [`inspect`], with the pyramid looked for in `out_root` rather than where `build` puts it
-/// by default.
-pub fn inspect_with(
-    input: &Path,
-    selection: &Selection,
-    min_size: usize,
-    out_root: Option<&Path>,
-) -> Result<Report> {
-    let options = BuildOptions {
-        selection: selection.clone(),
-        min_size,
-        out: out_root.map(Path::to_path_buf),
-        ..BuildOptions::new(input)
-    };
-    inspect_options(&options)
-}
-
-/// [`inspect`] with the options of a build: the selection, `min_size`, `voxel_um`, and where
-/// and how the output is written (`out`, `format`, `layout`, `zarr`). A TIFF pyramid's state
-/// comes from its `pyramid.json`; an OME-Zarr store's from the scan a build with these
-/// options resumes from ([`survey`]).
-pub fn inspect_options(options: &BuildOptions) -> Result<Report> {
-    let (input, selection, min_size) = (&options.input, &options.selection, options.min_size);
-    let input = input.as_path();
-    let mut listing = select(input, selection)?;
+/// Reads the header of every slice of `options.input` (a folder or a multi-page TIFF),
+/// decoding no pixel, and reports every problem rather than stopping at the first; surveys
+/// the output as a build with `options` would find it. A TIFF pyramid is surveyed with the
+/// layout, `min_size` and voxel size its `pyramid.json` records, so that its state says
+/// whether it is complete and built from the slices as they are now, whatever options built
+/// it; an OME-Zarr store with `options` as they are.
+pub fn inspect(options: &BuildOptions) -> Result<Report> {
+    options.check()?;
+    let input = options.input.as_path();
+    let mut listing = select(input, &options.selection)?;
     let paths = listing.paths.clone();
-    let stack = Stack::new(std::mem::take(&mut listing.paths))?;
+    let stack = Stack::open(input, std::mem::take(&mut listing.paths))?;
+    let (slices, problems, first) = probe(&stack);
+    let file_bytes = match &stack {
+        Stack::Files(_) => paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum(),
+        Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    };
+    let pyramid = match survey(&as_recorded(options)) {
+        Ok(survey) => PyramidState::Surveyed(survey),
+        Err(e) => PyramidState::Unknown {
+            root: options.out_root().display().to_string(),
+            reason: e.to_string(),
+        },
+    };
+    let plan = first.map(|first| resolve_plan(&mut listing, &first, stack.len(), options));
+    Ok(Report {
+        input: input.display().to_string(),
+        selection_lines: listing.lines(),
+        selection: listing.note,
+        rule: listing.rule,
+        left_out: listing.left_out,
+        log: listing.log,
+        slices,
+        file_bytes,
+        plan,
+        problems,
+        pyramid,
+    })
+}
+
+/// What each slice of `stack` is, the problems `build` would stop at, and the first slice.
+#[allow(clippy::type_complexity)]
+fn probe(
+    stack: &Stack,
+) -> (
+    Vec<(String, std::result::Result<SliceKind, String>)>,
+    Vec<(String, String)>,
+    Option<SliceFile>,
+) {
     let mut slices = Vec::with_capacity(stack.len());
     let mut problems = Vec::new();
     let mut first: Option<SliceFile> = None;
@@ -311,64 +222,40 @@ pub fn inspect_options(options: &BuildOptions) -> Result<Report> {
         }
         slices.push((stack.name(index), Ok(kind)));
     }
-    let file_bytes = match &stack {
-        Stack::Files(paths) => paths
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum(),
-        Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+    (slices, problems, first)
+}
+
+/// The options a survey of `options`' output uses: for a TIFF pyramid with a `pyramid.json`,
+/// its recorded layout, `min_size` and voxel size; a whole build, never a shard, never forced.
+fn as_recorded(options: &BuildOptions) -> BuildOptions {
+    let mut o = BuildOptions {
+        force: false,
+        slices: None,
+        ..options.clone()
     };
-    let root = options.out_root();
-    let pyramid = match options.format {
-        OutputFormat::Tiff => PyramidState::of(&root, &stack, &paths, input, first.as_ref()),
-        OutputFormat::OmeZarr => {
-            let options = BuildOptions {
-                force: false,
-                slices: None,
-                ..options.clone()
-            };
-            match survey(&options) {
-                Ok(survey) => PyramidState::Store(survey),
-                Err(e) => PyramidState::Unknown {
-                    root: root.display().to_string(),
-                    reason: e.to_string(),
-                },
-            }
-        }
+    if o.format != OutputFormat::Tiff {
+        return o;
+    }
+    let Some(recorded) = manifest::read(&o.out_root()) else {
+        return o;
     };
-    let plan = first.map(|first| {
-        let f = first.layout();
-        listing.check_first(f.width, f.height);
-        let mut plan = Plan::new(f.width, f.height, f.depth, stack.len(), min_size);
-        let voxel = voxel::resolve(
-            options.voxel_um,
-            listing.log.as_ref(),
-            first.path(),
-            first.scale(),
-        );
-        (plan.voxel_um, plan.voxel_source) =
-            voxel.map_or((None, None), |(um, s)| (Some(um), Some(s)));
-        plan
-    });
-    Ok(Report {
-        input: input.display().to_string(),
-        selection_lines: listing.lines(),
-        selection: listing.note,
-        rule: listing.rule,
-        left_out: listing.left_out,
-        log: listing.log,
-        slices,
-        file_bytes,
-        plan,
-        problems,
-        pyramid,
-    })
+    let text = |key: &str| recorded.get(key).and_then(Value::as_str);
+    if let Some(layout) = text("layout").and_then(|l| TiffLayout::from_name(l).ok()) {
+        o.layout = layout;
+    }
+    if let Some(min) = recorded.get("min_size").and_then(Value::as_u64) {
+        o.min_size = usize::try_from(min).unwrap_or(o.min_size).max(1);
+    }
+    o.voxel_um = recorded
+        .get("voxel_um")
+        .and_then(Value::as_f64)
+        .or(o.voxel_um);
+    o
 }
 
 impl Report {
     /// Slices grouped by kind, each with its count and first slice, in order of appearance.
-    fn kinds(&self) -> Vec<(&SliceKind, usize, &str)> {
+    pub fn kinds(&self) -> Vec<(&SliceKind, usize, &str)> {
         let mut seen: BTreeMap<&SliceKind, (usize, usize, &str)> = BTreeMap::new();
         for (i, (name, kind)) in self.slices.iter().enumerate() {
             if let Ok(kind) = kind {
@@ -414,21 +301,8 @@ impl Report {
                 v["first"] = json!(name);
                 v
             }).collect::<Vec<_>>(),
-            "levels": self.plan.iter().flat_map(|p| &p.levels).map(|l| json!({
-                "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
-            })).collect::<Vec<_>>(),
-            "pyramid": match &self.pyramid {
-                PyramidState::None => json!({ "state": "none" }),
-                PyramidState::Incomplete { root } => json!({ "state": "incomplete", "root": root }),
-                PyramidState::Complete { root, layout, levels } => json!({
-                    "state": "complete", "root": root, "layout": layout, "levels": levels,
-                }),
-                PyramidState::Stale { root } => json!({ "state": "stale", "root": root }),
-                PyramidState::Unknown { root, reason } => json!({
-                    "state": "unknown", "root": root, "error": reason,
-                }),
-                PyramidState::Store(s) => store_json(s),
-            },
+            "levels": self.plan.iter().flat_map(|p| &p.levels).map(|l| l.to_json()).collect::<Vec<_>>(),
+            "pyramid": pyramid_json(&self.pyramid),
             "problems": self.problems.iter().map(|(slice, error)| json!({
                 "slice": slice, "error": error,
             })).collect::<Vec<_>>(),
@@ -438,117 +312,47 @@ impl Report {
             }).collect::<Vec<_>>(),
         })
     }
-
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let mut line = |s: String| {
-            out.push_str(&s);
-            out.push('\n');
-        };
-        line(format!(
-            "{}: {} slices, {:.2} GB of files",
-            self.input,
-            self.slices.len(),
-            self.file_bytes as f64 / 1e9
-        ));
-        for selection in &self.selection_lines {
-            line(format!("  {selection}"));
-        }
-        if let Some(log) = &self.log {
-            let made_by: Vec<&str> = [log.scanner.as_deref(), log.software.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            if !made_by.is_empty() {
-                line(format!("  scanner: {}", made_by.join(", ")));
-            }
-        }
-        for (k, n, first) in self.kinds() {
-            let strips = match k.strips {
-                0 => String::new(),
-                1 => ", 1 strip".into(),
-                s => format!(", {s} strips"),
-            };
-            let order = if k.byte_order == "-" {
-                String::new()
-            } else {
-                format!(" {}", k.byte_order)
-            };
-            line(format!(
-                "  {n} x {} {}x{} {}-bit {}{order}{strips}: {} (first: {first})",
-                k.format, k.width, k.height, k.bits, k.pixel, k.read
-            ));
-        }
-        if let Some(plan) = &self.plan {
-            match (plan.voxel_um, &plan.voxel_source) {
-                (Some(um), Some(source)) => {
-                    line(format!("  voxel: {um} um, from {}", source.describe()))
-                }
-                _ => line(
-                    "  voxel: unknown (no --voxel-size, log, or resolution with a unit in the \
-                     first slice)"
-                        .into(),
-                ),
-            }
-        }
-        match &self.plan {
-            Some(plan) if !plan.levels.is_empty() => {
-                let levels: Vec<String> = plan
-                    .levels
-                    .iter()
-                    .map(|l| format!("{}: {}x{} x {}", l.level, l.width, l.height, l.slices))
-                    .collect();
-                line(format!("  levels: {}", levels.join(", ")));
-            }
-            _ => line("  levels: none (slices are already small enough)".into()),
-        }
-        line(format!("  pyramid: {}", self.pyramid.describe()));
-        if self.problems.is_empty() {
-            line("  problems: none".into());
-        } else {
-            line(format!("  problems: {}", self.problems.len()));
-            // Each error names its slice already.
-            for (_, error) in self.problems.iter().take(20) {
-                line(format!("    {error}"));
-            }
-            if self.problems.len() > 20 {
-                line(format!(
-                    "    ... and {} more (--json lists all)",
-                    self.problems.len() - 20
-                ));
-            }
-        }
-        out
-    }
 }
 
-/// An OME-Zarr store's state for `inspect --json`: `state` as for a TIFF pyramid, and what a
-/// build would keep, write and read.
-fn store_json(s: &Survey) -> Value {
-    let state = match () {
-        _ if !s.exists => "none",
-        _ if s.complete() => "complete",
-        _ if s.stale => "stale",
-        _ => "incomplete",
+/// The output's state for `inspect --json`: `state`, `root`, what a build would keep, write
+/// and read, and the format's own facts (a TIFF pyramid's layout and level count, a store's
+/// version, chunks, codec and per-level completeness).
+fn pyramid_json(state: &PyramidState) -> Value {
+    let s = match state {
+        PyramidState::Unknown { root, reason } => {
+            return json!({ "state": "unknown", "root": root, "error": reason });
+        }
+        PyramidState::Surveyed(s) => s,
     };
     let outputs = |o: &Outputs| json!({ "files": o.files, "slices": o.slices });
-    json!({
-        "state": state,
+    let mut json = json!({
+        "state": state.state(),
         "root": s.out_root.display().to_string(),
         "format": s.format.name(),
-        "ngff": s.zarr.ngff.name(),
-        "chunks": s.zarr.chunks,
-        "codec": s.zarr.codec.name(),
         "metadata": match s.recorded {
             Recorded::None => "absent",
             Recorded::Current => "current",
             Recorded::Stale => "stale",
         },
-        "levels": s.levels.iter().map(|l| json!({
-            "level": l.level, "complete": l.complete, "slices": l.slices,
-        })).collect::<Vec<_>>(),
         "kept": outputs(&s.kept),
         "to_write": outputs(&s.to_write),
         "to_read": s.to_read,
-    })
+    });
+    match s.format {
+        OutputFormat::Tiff => {
+            json["layout"] = json!(s.layout.name());
+            json["levels"] = json!(s.levels.len());
+        }
+        OutputFormat::OmeZarr => {
+            json["ngff"] = json!(s.zarr.ngff.name());
+            json["chunks"] = json!(s.zarr.chunks);
+            json["codec"] = json!(s.zarr.codec.name());
+            json["levels"] = s
+                .levels
+                .iter()
+                .map(|l| json!({ "level": l.level, "complete": l.complete, "slices": l.slices }))
+                .collect();
+        }
+    }
+    json
 }

@@ -1,38 +1,72 @@
 //! ctpyramid: level-of-detail pyramids of CT slice stacks, read with zero copies.
 //!
-//! The data path, top to bottom: [`discover`] lists the slices, [`slice`] maps each file and
-//! [`layout`] locates its pixels, [`plane`] hands out rows, [`kernel`] reduces them,
-//! [`pyramid`] cascades the levels and [`output`] writes them.
+//! A folder of slice images (or one multi-page TIFF) becomes a pyramid: level 1 halves x, y
+//! and z, level 2 halves level 1, and so on, pixel for pixel as CTHarvester's thumbnails, in
+//! one pass that reads the slices in order from memory maps. The outputs are TIFF files
+//! (CTHarvester's `<DIR>/.thumbnail/<L>/<k:06>.tif`, or one multi-page TIFF a level) or one
+//! OME-Zarr store.
 //!
 //! ```no_run
-//! let options = ctpyramid::BuildOptions::new("/data/scan42");
-//! let summary = ctpyramid::build(&options, &mut |_event| {})?;
-//! println!("{} files written", summary.files_written);
+//! use ctpyramid::{BuildOptions, Event, OutputFormat};
+//!
+//! let mut options = BuildOptions::new("/data/scan42");
+//! options.format = OutputFormat::OmeZarr;
+//! let summary = ctpyramid::build(&options, &mut |event| {
+//!     if let Event::Planned { plan, .. } = event {
+//!         println!("{} levels below {}x{}", plan.levels.len(), plan.width, plan.height);
+//!     }
+//! })?;
+//! println!("{} files written to {}", summary.files_written, summary.out_root.display());
 //! # Ok::<(), ctpyramid::Error>(())
 //! ```
+//!
+//! The crate reads top to bottom as the data does: the input is listed and its slices mapped
+//! (`input`), the kernels reduce their rows (`pixel`), the engine cascades the levels
+//! (`engine`) and the output formats write them (`output`). What they share is vocabulary:
+//! [`BuildOptions`], [`Plan`], [`Event`], [`Summary`], [`Error`].
 
-pub mod bench;
-pub mod decode;
-pub mod demo;
-pub mod discover;
-pub mod encode;
-pub mod error;
-pub mod inspect;
-pub mod kernel;
-pub mod layout;
-pub mod manifest;
-pub mod output;
-pub mod plane;
+// The layers, bottom first; each uses only those listed before it.
+mod bench;
+mod choice;
+mod demo;
+mod engine;
+mod error;
+mod events;
+mod identity;
+mod input;
+mod inspect;
+mod options;
+mod output;
+mod pixel;
+mod plan;
 pub mod platform;
 pub mod progress;
-pub mod pyramid;
-pub mod shard;
-pub mod sigbus;
-pub mod skyscan;
-pub mod slice;
-pub mod voxel;
+mod publish;
+mod shard;
 
+pub use bench::{bench, BenchOptions, Method, Report as BenchReport, Timing};
+pub use choice::Choice;
+pub use demo::write_phantom;
+pub use engine::{build, plan_shards, survey, LevelFound, ShardPlan, Survey};
 pub use error::{Error, Result};
-pub use layout::Depth;
-pub use pyramid::{build, BuildOptions, Event, Layout, Level, Plan, Summary, DEFAULT_MIN_SIZE};
-pub use slice::ReadMode;
+pub use events::{Event, Outputs, Summary};
+pub use input::{Pattern, ReadMode, Selection, SelectionParts, SkyScanLog, VoxelSource};
+pub use inspect::{inspect, PyramidState, Report, SliceKind};
+pub use options::{
+    check_threads, max_threads, parse_chunks, with_threads, BuildOptions, Codec, Ngff,
+    OmeZarrOptions, OutputFormat, TiffLayout, WriteMode, DEFAULT_CHUNKS,
+};
+pub use output::Recorded;
+pub use pixel::Depth;
+pub use plan::{describe_levels, Level, Plan, DEFAULT_MIN_SIZE};
+pub use shard::parse as parse_slices;
+
+/// The crate's insides, for its own tests, benchmarks and fuzz targets: not an API, and not
+/// kept stable.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::input::decode::Format;
+    pub use crate::input::{select, SliceFile, Stack};
+    pub use crate::pixel::kernel::reduce_pair_row;
+    pub use crate::pixel::{Reduce, Sample};
+}

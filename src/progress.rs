@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::pyramid::{Event, Summary};
+use crate::events::{Event, Summary};
 
 /// Turns a build's [`Event`]s into JSON objects, counting what was read on the way: `done`,
 /// `bytes` and `elapsed` of `progress` objects never decrease.
@@ -61,9 +61,7 @@ impl JsonEvents {
                     "width": plan.width,
                     "height": plan.height,
                     "bits": plan.depth.bits(),
-                    "levels": plan.levels.iter().map(|l| json!({
-                        "level": l.level, "width": l.width, "height": l.height, "slices": l.slices,
-                    })).collect::<Vec<_>>(),
+                    "levels": plan.levels.iter().map(|l| l.to_json()).collect::<Vec<_>>(),
                     "out": out_root.display().to_string(),
                     "selection": selection,
                     "format": format.name(),
@@ -137,7 +135,7 @@ pub fn summary(summary: &Summary) -> Value {
     })
 }
 
-/// The shards of [`crate::shard::split`], as `{"shard": i, "start": a, "end": b}` objects:
+/// The shards of a [`crate::ShardPlan`], as `{"shard": i, "start": a, "end": b}` objects:
 /// shard `i` builds with `slices = a..b`.
 pub fn shards(ranges: &[Range<usize>]) -> Value {
     ranges

@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
-use crate::pyramid::{BuildOptions, Plan};
+use crate::plan::Plan;
 
 /// The alignment of shard boundaries: `2^levels`.
 pub fn unit(plan: &Plan) -> usize {
@@ -18,7 +18,7 @@ pub fn unit(plan: &Plan) -> usize {
 
 /// Parses `A..B` (half-open, in input slices) or `A..` (to the end).
 pub fn parse(text: &str) -> Result<(usize, Option<usize>), String> {
-    let bad = || format!("--slices {text:?}: expected A..B (input slices A to B-1) or A..");
+    let bad = || format!("{text:?}: expected A..B (input slices A to B-1) or A..");
     let (a, b) = text.split_once("..").ok_or_else(bad)?;
     let a = a.trim().parse().map_err(|_| bad())?;
     let b = match b.trim() {
@@ -29,15 +29,17 @@ pub fn parse(text: &str) -> Result<(usize, Option<usize>), String> {
 }
 
 /// The input range `a..b` checked against the plan: within the stack and aligned to `u`
-/// ([`unit`], or more), or an error that names the aligned range covering it.
-pub fn check(plan: &Plan, u: usize, a: usize, b: Option<usize>) -> Result<Range<usize>, String> {
+/// ([`unit`], or more), or an error (of the option `slices`) that names the aligned range
+/// covering it.
+pub fn check(plan: &Plan, u: usize, a: usize, b: Option<usize>) -> Result<Range<usize>> {
     let n = plan.slices;
     let b = b.unwrap_or(n);
+    let invalid = |reason: String| Error::invalid("slices", format!("{a}..{b}"), reason);
     if a >= b {
-        return Err(format!("--slices {a}..{b} is empty"));
+        return Err(invalid("the range is empty".into()));
     }
     if b > n {
-        return Err(format!("--slices {a}..{b}: the stack has slices 0..{n}"));
+        return Err(invalid(format!("the stack has slices 0..{n}")));
     }
     let aligned = |x: usize| x.is_multiple_of(u) || x == n;
     if !aligned(a) || !aligned(b) {
@@ -51,9 +53,9 @@ pub fn check(plan: &Plan, u: usize, a: usize, b: Option<usize>) -> Result<Range<
                 plan.levels.len()
             ),
         };
-        return Err(format!(
-            "--slices {a}..{b} is not aligned to {u} slices ({why}): use {lo}..{hi}"
-        ));
+        return Err(invalid(format!(
+            "not aligned to {u} slices ({why}): use {lo}..{hi}"
+        )));
     }
     Ok(a..b)
 }
@@ -62,21 +64,6 @@ pub fn check(plan: &Plan, u: usize, a: usize, b: Option<usize>) -> Result<Range<
 pub fn level_range(r: &Range<usize>, level: usize, level_slices: usize) -> Range<usize> {
     let step = 1usize << level.min(usize::BITS as usize - 1);
     (r.start / step)..r.end.div_ceil(step).min(level_slices)
-}
-
-/// The plan of the stack `options` builds (its input, selection and `min_size`; see
-/// [`crate::inspect::inspect`]) and its [`split`] into `shards` aligned to
-/// [`BuildOptions::shard_unit`] (the chunk depth counts for OME-Zarr): what `ctpyramid plan`
-/// prints.
-pub fn plan(options: &BuildOptions, shards: usize) -> Result<(Plan, Vec<Range<usize>>)> {
-    let report = crate::inspect::inspect(&options.input, &options.selection, options.min_size)?;
-    let Some(plan) = report.plan else {
-        return Err(Error::NoSlices {
-            dir: options.input.clone(),
-        });
-    };
-    let ranges = split(&plan, options.shard_unit(&plan), shards);
-    Ok((plan, ranges))
 }
 
 /// `shards` input ranges aligned to `u` covering the stack, as even as alignment allows
@@ -96,7 +83,7 @@ pub fn split(plan: &Plan, u: usize, shards: usize) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::Depth;
+    use crate::pixel::Depth;
 
     fn plan(n: usize) -> Plan {
         // 2048 px: 3 levels, unit 8.
@@ -117,7 +104,7 @@ mod tests {
     #[test]
     fn misaligned_ranges_suggest_the_aligned_one() {
         let p = plan(100);
-        let e = check(&p, 8, 10, Some(20)).unwrap_err();
+        let e = check(&p, 8, 10, Some(20)).unwrap_err().to_string();
         assert!(e.contains("use 8..24"), "{e}");
         assert!(check(&p, 8, 96, None).is_ok());
         assert!(check(&p, 8, 0, Some(101)).is_err());

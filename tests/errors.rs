@@ -99,7 +99,7 @@ const BAD: &[(&str, i32, &str, &str)] = &[
         "nolog_gap",
         1,
         "sample_rec0003.tif",
-        "missing: 1 of the numbers 0..5 of sample_rec####.tif have no file (--skip-missing",
+        "missing: 1 of the numbers 0..5 of sample_rec####.tif has no file (--skip-missing",
     ),
     (
         "jpeg_truncated",

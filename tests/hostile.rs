@@ -25,10 +25,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use ctpyramid::discover::Selection;
-use ctpyramid::kernel::Sample;
-use ctpyramid::layout::Depth;
-use ctpyramid::slice::{SliceFile, Stack};
+use ctpyramid::internals::Sample;
+use ctpyramid::internals::{SliceFile, Stack};
+use ctpyramid::Depth;
+use ctpyramid::Selection;
 
 /// Mutants in all, spread over [`FIXTURES`].
 const CASES: usize = 5000;
@@ -224,8 +224,13 @@ fn read_everything(path: &Path) -> usize {
         }
     }
     let dir = path.parent().unwrap();
-    if let Ok(report) = ctpyramid::inspect::inspect(dir, &Selection::All, 4) {
-        std::hint::black_box(report.to_text());
+    let options = ctpyramid::BuildOptions {
+        selection: Selection::All,
+        min_size: 4,
+        ..ctpyramid::BuildOptions::new(dir)
+    };
+    if let Ok(report) = ctpyramid::inspect(&options) {
+        std::hint::black_box(report.to_json());
     }
     std::hint::black_box(total);
     read
@@ -827,8 +832,8 @@ fn assert_no_panic(inputs: &[Input], found: &Findings) {
 fn assert_no_huge_allocation(inputs: &[Input], found: &Findings) {
     eprintln!("{}", summary(found));
     let describe = |input: &Input| {
-        let format =
-            ctpyramid::decode::Format::sniff(&input.bytes).map_or("unknown format", |f| f.name());
+        let format = ctpyramid::internals::Format::sniff(&input.bytes)
+            .map_or("unknown format", |f| f.name());
         format!("a {format} file asked for more than {ALLOC_CAP} bytes at once")
     };
     let mut failures: Vec<_> = found

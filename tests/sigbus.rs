@@ -9,14 +9,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ctpyramid::slice::Stack;
+use ctpyramid::internals::Stack;
 use ctpyramid::ReadMode;
 
 const CHILD: &str = "CTPYRAMID_SIGBUS_CHILD";
 
 /// In the child: map the slice, truncate the file under the map, read every row.
 fn provoke(path: &Path) -> ! {
-    ctpyramid::sigbus::install();
+    ctpyramid::platform::install_fault_handler();
     let stack = Stack::new(vec![path.to_path_buf()]).unwrap();
     let slice = stack.reader_with(ReadMode::Mmap).next().unwrap().unwrap();
     std::fs::OpenOptions::new()

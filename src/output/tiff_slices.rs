@@ -6,53 +6,25 @@
 
 use std::fs::File;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use memmap2::{MmapMut, MmapOptions};
 
+use super::manifest::Manifest;
+use super::pixels::OutputPixels;
+use super::tiff_files::{level_dir, remove_other_layout, slice_number, slice_path};
+use super::tiff_header::{headers, is_complete, Scale, TiffHeader};
 use super::{
-    create_reserved, publish, Check, Computed, Finished, LevelWriter, Mark, Pixels, Recorded, Scan,
-    Target, TemporaryFile, WriteMode, Writer, Written,
+    Check, Computed, Finished, LevelWriter, Mark, PixelSource, Recorded, Scan, Target, WriteQueue,
+    Written,
 };
-use crate::decode::BufferPool;
-use crate::encode::TiffHeader;
 use crate::error::{Error, Result};
-use crate::kernel::Sample;
-use crate::layout::{Depth, Encoding, SliceLayout};
-use crate::manifest::Record;
-use crate::pyramid::{Layout, Plan, Source};
+use crate::options::{TiffLayout, WriteMode};
+use crate::pixel::{BufferPool, Depth, Encoding, Sample, SliceLayout};
+use crate::plan::Plan;
+use crate::platform::sigbus::{self, Registration};
+use crate::publish::{self, create_reserved, TemporaryFile};
 use crate::shard;
-use crate::sigbus::{self, Registration};
-
-pub fn level_dir(root: &Path, level: usize) -> PathBuf {
-    root.join(level.to_string())
-}
-
-pub fn slice_path(root: &Path, level: usize, index: usize) -> PathBuf {
-    level_dir(root, level).join(format!("{index:06}.tif"))
-}
-
-/// The names of each level's files, relative to the output root, for `pyramid.json`.
-pub fn file_names(plan: &Plan) -> Vec<Vec<String>> {
-    plan.levels
-        .iter()
-        .map(|l| {
-            (0..l.slices)
-                .map(|k| format!("{}/{k:06}.tif", l.level))
-                .collect()
-        })
-        .collect()
-}
-
-/// Each level's header, of its slice files or of its stack file.
-pub(super) fn headers(target: &Target<'_>, layout: Layout) -> Result<Vec<TiffHeader>> {
-    let plan = target.plan;
-    plan.levels
-        .iter()
-        .map(|l| plan.header(l, layout))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::write(target.out_root, e))
-}
 
 /// One file a slice.
 pub struct TiffSlices<'a> {
@@ -63,19 +35,19 @@ pub struct TiffSlices<'a> {
     mode: WriteMode,
     /// Output pixel buffers: each level holds at most one slice, so a few in all.
     pool: BufferPool,
-    record: Record,
+    manifest: Manifest,
 }
 
 impl<'a> TiffSlices<'a> {
     pub fn new(target: Target<'a>) -> Result<Self> {
         Ok(TiffSlices {
-            headers: headers(&target, Layout::Slices)?,
+            headers: headers(&target, TiffLayout::Slices)?,
+            manifest: Manifest::new(&target),
             plan: target.plan,
             root: target.out_root.to_path_buf(),
             durable: target.durable,
             mode: target.writer,
             pool: BufferPool::default(),
-            record: target.record,
         })
     }
 }
@@ -87,22 +59,17 @@ impl LevelWriter for TiffSlices<'_> {
     fn prepare(&mut self, range: &Range<usize>) -> Result<()> {
         let remove =
             |path: PathBuf| std::fs::remove_file(&path).map_err(|e| Error::write(&path, e));
+        remove_other_layout(&self.root, TiffLayout::Slices)?;
         for level in &self.plan.levels {
             let dir = level_dir(&self.root, level.level);
             std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
             let mine = shard::level_range(range, level.level, level.slices);
             let entries = std::fs::read_dir(&dir).map_err(|e| Error::write(&dir, e))?;
             for entry in entries.flatten() {
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else { continue };
-                let number = |n: &str| (n.len() == 6).then(|| n.parse::<usize>().ok()).flatten();
-                let stale = match name.strip_suffix(".tif") {
-                    Some(n) => number(n).is_some_and(|k| k >= level.slices),
-                    None => name
-                        .strip_prefix('.')
-                        .and_then(|n| n.strip_suffix(".tif.partial"))
-                        .and_then(number)
-                        .is_some_and(|k| mine.contains(&k)),
+                let stale = match slice_number(&entry.file_name().to_string_lossy()) {
+                    Some((k, false)) => k >= level.slices,
+                    Some((k, true)) => mine.contains(&k),
+                    None => false,
                 };
                 if stale {
                     remove(entry.path())?;
@@ -127,7 +94,7 @@ impl LevelWriter for TiffSlices<'_> {
         Ok(Scan {
             levels,
             input: Vec::new(),
-            stale: self.record.recorded() == Recorded::Stale,
+            stale: self.manifest.recorded() == Recorded::Stale,
         })
     }
 
@@ -140,7 +107,7 @@ impl LevelWriter for TiffSlices<'_> {
         level: usize,
         index: usize,
         fill: &mut dyn FnMut(&mut [u8]),
-        writer: &mut Writer<Written>,
+        writer: &mut WriteQueue<Written>,
     ) -> Result<(Finished, Vec<Written>)> {
         let size = self.plan.slice_size(level);
         let header = self.headers[level - 1].clone();
@@ -160,17 +127,17 @@ impl LevelWriter for TiffSlices<'_> {
         let pixels = computed.share();
         let durable = self.durable;
         let job =
-            Box::new(move || super::write_file(&path, &[&header.bytes, pixels.bytes()], durable));
+            Box::new(move || publish::write_file(&path, &[&header.bytes, pixels.bytes()], durable));
         let done = writer.submit(Some(written), job)?;
         Ok((computed.finished(), done))
     }
 
-    fn read_back(&self, level: usize, index: usize) -> Result<Source> {
+    fn read_back(&self, level: usize, index: usize) -> Result<PixelSource> {
         let path = slice_path(&self.root, level, index);
-        Ok(Source::Input(crate::slice::open_output(&path)?))
+        Ok(PixelSource::File(crate::input::slice::open_output(&path)?))
     }
 
-    fn finish(&mut self, _writer: &mut Writer<Written>) -> Result<Vec<Written>> {
+    fn finish(&mut self, _writer: &mut WriteQueue<Written>) -> Result<Vec<Written>> {
         Ok(Vec::new())
     }
 
@@ -179,24 +146,8 @@ impl LevelWriter for TiffSlices<'_> {
     }
 
     fn mark(&self) -> &dyn Mark {
-        &self.record
+        &self.manifest
     }
-}
-
-/// Whether `path` is the output file `header` describes: the right length and, byte for
-/// byte, the right header (size, depth, scale, this version's layout). A file cut short (a
-/// copy interrupted, a disk that filled) or left by another tool is not.
-pub fn is_complete(path: &Path, header: &TiffHeader) -> bool {
-    use std::io::Read;
-    let len = header.file_len();
-    let Ok(file) = File::open(path) else {
-        return false;
-    };
-    if !file.metadata().is_ok_and(|m| m.is_file() && m.len() == len) {
-        return false;
-    }
-    let mut head = vec![0; header.data_offset];
-    (&file).read_exact(&mut head).is_ok() && head == header.bytes
 }
 
 /// An output slice mapped and filled in place (`WriteMode::Mapped`, and the demo's phantom
@@ -217,7 +168,7 @@ pub struct OutputTiff {
 impl OutputTiff {
     /// A mapped output file with no scale (the demo's phantom writer).
     pub fn create(final_path: PathBuf, width: usize, height: usize, depth: Depth) -> Result<Self> {
-        let header = TiffHeader::single(width, height, depth, crate::encode::Scale::Unknown, 0)
+        let header = TiffHeader::single(width, height, depth, Scale::Unknown, 0)
             .map_err(|e| Error::write(&final_path, e))?;
         Self::create_with(final_path, header, (width, height, depth))
     }
@@ -283,11 +234,11 @@ impl OutputTiff {
         if durable {
             map.flush().map_err(|e| Error::write(&final_path, e))?;
         }
-        publish(tmp, &file, &final_path, durable)?;
+        publish::publish(tmp, &file, &final_path, durable)?;
         let mut layout = SliceLayout::contiguous(width, height, depth, Encoding::native_gray());
         layout.strip_offsets = vec![header.data_offset];
         Ok(Finished {
-            pixels: Pixels::Map { _registration, map },
+            pixels: OutputPixels::Map { _registration, map },
             layout,
         })
     }

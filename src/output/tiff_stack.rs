@@ -6,24 +6,22 @@
 
 use std::fs::File;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::tiff_slices::headers;
+use super::manifest::Manifest;
+use super::tiff_files::{remove_other_layout, stack_path};
+use super::tiff_header::{headers, is_complete, TiffHeader};
 use super::{
-    create_reserved, publish, Check, Computed, Finished, Job, LevelWriter, Mark, Recorded, Scan,
-    Target, TemporaryFile, Writer, Written,
+    Check, Computed, Finished, Job, LevelWriter, Mark, PixelSource, Recorded, Scan, Target,
+    WriteQueue, Written,
 };
-use crate::decode::BufferPool;
-use crate::encode::TiffHeader;
 use crate::error::{Error, Result};
-use crate::manifest::Record;
+use crate::options::TiffLayout;
+use crate::pixel::BufferPool;
+use crate::plan::Plan;
 use crate::platform;
-use crate::pyramid::{Layout, Plan, Source};
-
-pub fn stack_path(root: &Path, level: usize) -> PathBuf {
-    root.join(format!("level{level}.tif"))
-}
+use crate::publish::{self, create_reserved, TemporaryFile};
 
 /// One file a level.
 pub struct TiffStack<'a> {
@@ -32,7 +30,7 @@ pub struct TiffStack<'a> {
     headers: Vec<TiffHeader>,
     durable: bool,
     pool: BufferPool,
-    record: Record,
+    manifest: Manifest,
     /// The files being written, one a level, from [`LevelWriter::begin`].
     files: Vec<StackTiff>,
 }
@@ -40,12 +38,12 @@ pub struct TiffStack<'a> {
 impl<'a> TiffStack<'a> {
     pub fn new(target: Target<'a>) -> Result<Self> {
         Ok(TiffStack {
-            headers: headers(&target, Layout::Stack)?,
+            headers: headers(&target, TiffLayout::Stack)?,
+            manifest: Manifest::new(&target),
             plan: target.plan,
             root: target.out_root.to_path_buf(),
             durable: target.durable,
             pool: BufferPool::default(),
-            record: target.record,
             files: Vec::new(),
         })
     }
@@ -56,6 +54,7 @@ impl LevelWriter for TiffStack<'_> {
     fn prepare(&mut self, _range: &Range<usize>) -> Result<()> {
         let root = &self.root;
         std::fs::create_dir_all(root).map_err(|e| Error::write(root, e))?;
+        remove_other_layout(root, TiffLayout::Stack)?;
         for level in &self.plan.levels {
             let tmp = root.join(format!(".level{}.tif.partial", level.level));
             if tmp.exists() {
@@ -73,7 +72,7 @@ impl LevelWriter for TiffStack<'_> {
             .levels
             .iter()
             .zip(&self.headers)
-            .map(|(l, h)| !force && super::is_complete(&stack_path(&self.root, l.level), h))
+            .map(|(l, h)| !force && is_complete(&stack_path(&self.root, l.level), h))
             .collect();
         let all = whole.iter().all(|&w| w);
         Ok(Scan {
@@ -84,7 +83,7 @@ impl LevelWriter for TiffStack<'_> {
                 .map(|l| vec![all; l.slices])
                 .collect(),
             input: Vec::new(),
-            stale: self.record.recorded() == Recorded::Stale,
+            stale: self.manifest.recorded() == Recorded::Stale,
         })
     }
 
@@ -109,16 +108,14 @@ impl LevelWriter for TiffStack<'_> {
         level: usize,
         index: usize,
         fill: &mut dyn FnMut(&mut [u8]),
-        writer: &mut Writer<Written>,
+        writer: &mut WriteQueue<Written>,
     ) -> Result<(Finished, Vec<Written>)> {
         let size = self.plan.slice_size(level);
         let path = stack_path(&self.root, level);
         let computed = Computed::new(&path, size, &self.pool, fill)?;
         let Some(file) = self.files.get(level - 1) else {
-            return Err(Error::write(
-                &path,
-                std::io::Error::other("internal: not begun"),
-            ));
+            let what = format!("{}: written before it was begun", path.display());
+            return Err(Error::Internal(what));
         };
         let job = file.page(index, &computed);
         // The file counts once, with its last page.
@@ -131,15 +128,15 @@ impl LevelWriter for TiffStack<'_> {
         Ok((computed.finished(), done))
     }
 
-    fn read_back(&self, level: usize, _index: usize) -> Result<Source> {
+    fn read_back(&self, level: usize, _index: usize) -> Result<PixelSource> {
         // Never asked: a stack file is kept whole or rewritten whole.
-        Err(Error::write(
-            &stack_path(&self.root, level),
-            std::io::Error::other("internal: a page of a kept stack file read back"),
-        ))
+        Err(Error::Internal(format!(
+            "{}: a page of a kept stack file read back",
+            stack_path(&self.root, level).display()
+        )))
     }
 
-    fn finish(&mut self, writer: &mut Writer<Written>) -> Result<Vec<Written>> {
+    fn finish(&mut self, writer: &mut WriteQueue<Written>) -> Result<Vec<Written>> {
         let done = writer.finish()?;
         for file in std::mem::take(&mut self.files) {
             file.finish(self.durable)?;
@@ -152,7 +149,7 @@ impl LevelWriter for TiffStack<'_> {
     }
 
     fn mark(&self) -> &dyn Mark {
-        &self.record
+        &self.manifest
     }
 }
 
@@ -192,7 +189,7 @@ impl StackTiff {
 
     /// Gives the file its final name once every page is written.
     pub fn finish(self, durable: bool) -> Result<PathBuf> {
-        publish(self.tmp, &self.file, &self.final_path, durable)?;
+        publish::publish(self.tmp, &self.file, &self.final_path, durable)?;
         Ok(self.final_path)
     }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 pub mod path;
+pub mod sigbus;
 
 #[cfg(unix)]
 mod unix;
@@ -181,7 +182,8 @@ impl Interrupts {
 }
 
 /// Installs the handler that turns a fault in a truncated map into an error naming the file
-/// (see [`crate::sigbus`]): SIGBUS on Unix. Nothing on Windows, where a mapped file cannot
+/// (see [`sigbus`]): SIGBUS on Unix. Idempotent; the CLI calls it at start, and a library user
+/// may too (it replaces any SIGBUS handler of theirs). Nothing on Windows, where a mapped file cannot
 /// be truncated: the other program's truncation fails instead
 /// (`ERROR_USER_MAPPED_FILE`), and the map keeps its bytes.
 pub fn install_fault_handler() {

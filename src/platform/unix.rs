@@ -212,7 +212,7 @@ fn write_stderr(bytes: &[u8]) {
 extern "C" fn on_sigbus(_signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let code = crate::sigbus::report(addr, &mut write_stderr);
+    let code = super::sigbus::report(addr, &mut write_stderr);
     // SAFETY: `_exit` is async-signal-safe and never returns; temporary outputs keep their
     // hidden names and are removed by the next run.
     unsafe { libc::_exit(code) }

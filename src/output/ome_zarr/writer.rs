@@ -18,20 +18,17 @@ use zarrs::storage::{
     Bytes, OffsetBytesIterator, StorageError, StoreKey, StorePrefix, WritableStorageTraits,
 };
 
-use crate::decode::BufferPool;
 use crate::error::{Error, Result};
-use crate::kernel::Sample;
-use crate::layout::Depth;
+use crate::input::SliceFile;
+use crate::options::{Codec, Ngff, OmeZarrOptions};
 use crate::output::{
-    write_file, write_file_shared, Check, Computed, Finished, LevelWriter, Mark, Recorded, Scan,
-    Target, Writer, Written,
+    Check, Computed, Finished, Job, LevelWriter, Mark, PixelSource, Recorded, Scan, Target,
+    WriteQueue, Written,
 };
-use crate::plane::Plane;
-use crate::pyramid::{Plan, Source};
+use crate::pixel::{BufferPool, Depth, Plane, Sample};
+use crate::plan::Plan;
+use crate::publish::{remove_partial, write_file, write_file_shared};
 use crate::shard;
-use crate::slice::SliceFile;
-
-use super::{Codec, Ngff, OmeZarrOptions};
 
 /// Slab buffers a level has at most: one filling, the others waiting for or in compression.
 const SLAB_BUFFERS: usize = 2;
@@ -195,7 +192,7 @@ impl<'a> OmeZarr<'a> {
             .map(|(level, shape)| level_array(plan, &root, options, level, shape))
             .collect::<Result<Vec<_>>>()?;
         // Named after the stack (its folder, or its file's stem), wherever the store is.
-        let source = crate::platform::canonical(&target.record.source_dir);
+        let source = crate::platform::canonical(target.source);
         let name = match source.is_file() {
             true => source.file_stem(),
             false => source.file_name(),
@@ -340,7 +337,7 @@ impl<'a> OmeZarr<'a> {
         level: usize,
         index: usize,
         rows: &R,
-        writer: &mut Writer<Written>,
+        writer: &mut WriteQueue<Written>,
     ) -> Result<Vec<Written>> {
         let bytes = self.plan.depth.bytes();
         let (root, durable) = (self.root.clone(), self.durable);
@@ -415,7 +412,7 @@ fn write_row_job(
     bytes: usize,
     root: PathBuf,
     durable: bool,
-) -> crate::output::Job {
+) -> Job {
     let (array, capture) = (l.array.clone(), l.capture.clone());
     let chunk_bytes = l.chunk_bytes(bytes);
     let (gy, gx) = l.grid();
@@ -737,11 +734,12 @@ impl LevelWriter for OmeZarr<'_> {
             match self.metadata_state(l) {
                 Meta::Same => continue,
                 Meta::Differs if self.sharded => {
-                    return Err(Error::Usage(format!(
-                        "{}: the store was built from other inputs or options; build it \
-                         without --slices (or remove it) before building shards",
+                    let reason = format!(
+                        "{} was built from other inputs or options: build it whole (or remove \
+                         it) before building shards",
                         self.root.display()
-                    )))
+                    );
+                    return Err(Error::invalid("slices", "(a shard)", reason));
                 }
                 Meta::Differs => {
                     let dir = self.level_dir(l.level);
@@ -763,7 +761,7 @@ impl LevelWriter for OmeZarr<'_> {
         &mut self,
         index: usize,
         slice: &SliceFile,
-        writer: &mut Writer<Written>,
+        writer: &mut WriteQueue<Written>,
     ) -> Result<Vec<Written>> {
         match self.plan.depth {
             Depth::U8 => self.add(0, index, &slice.plane::<u8>(), writer),
@@ -776,7 +774,7 @@ impl LevelWriter for OmeZarr<'_> {
         level: usize,
         index: usize,
         fill: &mut dyn FnMut(&mut [u8]),
-        writer: &mut Writer<Written>,
+        writer: &mut WriteQueue<Written>,
     ) -> Result<(Finished, Vec<Written>)> {
         let size = self.plan.slice_size(level);
         let path = self.level_dir(level);
@@ -787,7 +785,7 @@ impl LevelWriter for OmeZarr<'_> {
         Ok((computed.finished(), done))
     }
 
-    fn read_back(&self, level: usize, index: usize) -> Result<Source> {
+    fn read_back(&self, level: usize, index: usize) -> Result<PixelSource> {
         let size = self.plan.slice_size(level);
         let path = self.level_dir(level);
         let store = FilesystemStore::new(&self.root).map_err(|e| read_error(&path, e))?;
@@ -802,10 +800,10 @@ impl LevelWriter for OmeZarr<'_> {
         let computed = Computed::new(&path, size, &self.pool, |out| {
             out.copy_from_slice(&raw[..out.len()])
         })?;
-        Ok(Source::Level(computed.finished()))
+        Ok(PixelSource::Level(computed.finished()))
     }
 
-    fn finish(&mut self, _writer: &mut Writer<Written>) -> Result<Vec<Written>> {
+    fn finish(&mut self, _writer: &mut WriteQueue<Written>) -> Result<Vec<Written>> {
         Ok(Vec::new())
     }
 
@@ -952,22 +950,4 @@ fn scatter<R: Rows>(
             }
         },
     );
-}
-
-/// Removes the temporary files (`.<name>.partial`) in `dir`, and below it if `deep`.
-fn remove_partial(dir: &Path, deep: bool) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".partial") {
-            std::fs::remove_file(&path).map_err(|e| Error::write(&path, e))?;
-        } else if deep && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_partial(&path, true)?;
-        }
-    }
-    Ok(())
 }

@@ -2,12 +2,12 @@
 //!
 //! BMP is never compressed in practice for CT slices, so every supported BMP is read in place:
 //! 8-bit slices with a gray-ramp palette (the usual case) row by row with zero copies, other
-//! palettes and 24/32-bit color through the row conversion of [`crate::plane`].
+//! palettes and 24/32-bit color through the row conversion of [`crate::pixel::plane`].
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::layout::{Depth, Encoding, SliceLayout};
+use crate::pixel::{Depth, Encoding, SliceLayout};
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))

@@ -18,6 +18,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::names::{MAX_SLICES, SLICE_EXTENSIONS};
+
 /// Logs larger than this are not NRecon's (a few kilobytes): not read.
 const MAX_LOG_BYTES: u64 = 1 << 20;
 
@@ -161,14 +163,14 @@ impl SkyScanLog {
         let step = optional("Section to Section Step")
             .filter(|&s| s >= 1)
             .unwrap_or(1);
-        if (last - first) / step >= crate::discover::MAX_SLICES {
+        if (last - first) / step >= MAX_SLICES {
             return Err(format!(
                 "sections {first}..{last} are more than {} slices, more than any reconstruction",
-                crate::discover::MAX_SLICES
+                MAX_SLICES
             ));
         }
         let file_type = need(REC, "Result File Type")?.to_string();
-        let known = crate::discover::SLICE_EXTENSIONS
+        let known = SLICE_EXTENSIONS
             .iter()
             .any(|e| e.eq_ignore_ascii_case(&file_type));
         if !known {

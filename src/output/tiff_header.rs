@@ -7,9 +7,15 @@
 //! and chooses offsets itself. Putting every IFD first and the pages contiguous after them is
 //! also what ImageJ needs to open a multi-page file as a stack.
 
+use std::fs::File;
 use std::io;
+use std::path::Path;
 
-use crate::layout::Depth;
+use super::Target;
+use crate::error::{Error, Result};
+use crate::options::TiffLayout;
+use crate::pixel::Depth;
+use crate::plan::{Level, Plan};
 
 /// Pixel data starts on this boundary, so a `&mut [u16]` can be cast straight over it.
 pub const DATA_ALIGN: usize = 16;
@@ -103,121 +109,233 @@ impl TiffHeader {
         source: u64,
         force_bigtiff: bool,
     ) -> io::Result<Self> {
-        let software_text = software(source);
-        let software_bytes = software_text.as_bytes();
+        let software = software(source);
         let page_bytes = width
             .checked_mul(height)
             .and_then(|n| n.checked_mul(depth.bytes()))
             .ok_or_else(|| io::Error::other("output image too large"))?;
-        let fits_classic = |len: u64| len <= u64::from(u32::MAX);
-        // A first guess of the header size decides the format; headers are small.
-        let pixels = page_bytes as u64 * pages as u64;
-        let bigtiff = force_bigtiff || !fits_classic(pixels + 4096 + pages as u64 * 400);
-        let w = Writer { bigtiff };
-
+        let too_large = || io::Error::other("output image dimensions too large for TIFF");
+        let long = |v: usize| u32::try_from(v).map_err(|_| too_large());
         let (x_res, unit) = match scale {
             Scale::Unknown => ((1, 1), 1),
             Scale::Centimetre(um) => (rational(1e4 / um), 3),
             Scale::ImageJ(um) => (rational(1.0 / um), 1),
         };
-        // Sizes: header, IFDs, then the values that do not fit in an entry.
-        let entries = |page: usize| 15 + usize::from(page == 0 && description.is_some());
+        let fields = Fields {
+            width: long(width)?,
+            height: long(height)?,
+            bits: depth.bits(),
+            page_bytes,
+            x_res,
+            unit,
+            software: software.as_bytes(),
+            description,
+        };
+        let places = Places::of(&fields, pages, force_bigtiff)?;
+        let mut b = Vec::with_capacity(places.data_offset);
+        places.file_header(&mut b);
+        for page in 0..pages {
+            places.ifd(&mut b, &fields, page, pages);
+        }
+        places.values(&mut b, &fields);
+        b.resize(places.data_offset, 0);
+        Ok(TiffHeader {
+            bytes: b,
+            data_offset: places.data_offset,
+            page_bytes,
+            pages,
+            bigtiff: places.w.bigtiff,
+        })
+    }
+}
+
+/// What every page's IFD says.
+struct Fields<'a> {
+    width: u32,
+    height: u32,
+    bits: u16,
+    page_bytes: usize,
+    /// XResolution and YResolution, as a rational.
+    x_res: (u32, u32),
+    unit: u16,
+    software: &'a [u8],
+    /// The first page's ImageDescription.
+    description: Option<&'a str>,
+}
+
+/// Where each part of a header goes: the file header, every IFD, then the values that do not
+/// fit in an entry, then (aligned) the pixels. All of it is known before a byte is written,
+/// so every IFD can point at what follows it.
+struct Places {
+    w: Ifds,
+    header_len: usize,
+    /// Entries of each page's IFD (the first has the description too).
+    entries: [usize; 2],
+    /// Where the out-of-line values are: the two resolution rationals (inline in BigTIFF),
+    /// the Software text, the description.
+    rationals: Option<usize>,
+    software: Option<usize>,
+    description: Option<usize>,
+    data_offset: usize,
+}
+
+impl Places {
+    fn of(f: &Fields, pages: usize, force_bigtiff: bool) -> io::Result<Places> {
+        let fits_classic = |len: u64| len <= u64::from(u32::MAX);
+        // A first guess of the header size decides the format; headers are small.
+        let pixels = f.page_bytes as u64 * pages as u64;
+        let bigtiff = force_bigtiff || !fits_classic(pixels + 4096 + pages as u64 * 400);
+        let w = Ifds { bigtiff };
+        let entries = [15 + usize::from(f.description.is_some()), 15];
         let header_len = if bigtiff { 16 } else { 8 };
-        let ifd_len = |page| w.ifd_len(entries(page));
-        let ifds_len: usize = (0..pages).map(ifd_len).sum();
+        let ifds_len = w.ifd_len(entries[0]) + pages.saturating_sub(1) * w.ifd_len(entries[1]);
         let mut extra = header_len + ifds_len;
+        let mut place = |len: usize| {
+            let at = extra;
+            extra += len;
+            at
+        };
         // Rationals (XResolution, YResolution) are inline in BigTIFF.
-        let rationals = (!bigtiff).then(|| {
-            let at = extra;
-            extra += 16;
-            at
-        });
-        let software = w.out_of_line(software_bytes.len()).then(|| {
-            let at = extra;
-            extra += software_bytes.len();
-            at
-        });
-        let description_at = description.filter(|d| w.out_of_line(d.len())).map(|d| {
-            let at = extra;
-            extra += d.len();
-            at
-        });
+        let rationals = (!bigtiff).then(|| place(16));
+        let software = w
+            .out_of_line(f.software.len())
+            .then(|| place(f.software.len()));
+        let description = f
+            .description
+            .filter(|d| w.out_of_line(d.len()))
+            .map(|d| place(d.len()));
         let data_offset = extra.next_multiple_of(DATA_ALIGN);
         if !bigtiff && !fits_classic(data_offset as u64 + pixels) {
             return Err(io::Error::other(
                 "internal: classic TIFF chosen for a file over 4 GiB",
             ));
         }
-        let too_large = || io::Error::other("output image dimensions too large for TIFF");
-        let long = |v: usize| u32::try_from(v).map_err(|_| too_large());
-        let (width32, height32) = (long(width)?, long(height)?);
+        Ok(Places {
+            w,
+            header_len,
+            entries,
+            rationals,
+            software,
+            description,
+            data_offset,
+        })
+    }
 
-        let mut b = Vec::with_capacity(data_offset);
-        if bigtiff {
-            b.extend_from_slice(b"II");
+    fn ifd_len(&self, page: usize) -> usize {
+        self.w.ifd_len(self.entries[usize::from(page > 0)])
+    }
+
+    /// The byte order, the version and where the first IFD is.
+    fn file_header(&self, b: &mut Vec<u8>) {
+        b.extend_from_slice(b"II");
+        if self.w.bigtiff {
             b.extend_from_slice(&43u16.to_le_bytes());
             b.extend_from_slice(&8u16.to_le_bytes());
             b.extend_from_slice(&0u16.to_le_bytes());
-            b.extend_from_slice(&(header_len as u64).to_le_bytes());
+            b.extend_from_slice(&(self.header_len as u64).to_le_bytes());
         } else {
-            b.extend_from_slice(b"II");
             b.extend_from_slice(&42u16.to_le_bytes());
-            b.extend_from_slice(&(header_len as u32).to_le_bytes());
+            b.extend_from_slice(&(self.header_len as u32).to_le_bytes());
         }
-        let mut next_ifd = header_len;
-        for page in 0..pages {
-            next_ifd += ifd_len(page);
-            let strip = (data_offset + page * page_bytes) as u64;
-            let mut e: Vec<Entry> = vec![
-                Entry::long(256, width32),
-                Entry::long(257, height32),
-                Entry::short(258, depth.bits().into()),
-                Entry::short(259, 1), // Compression: none
-                Entry::short(262, 1), // Photometric: BlackIsZero
-            ];
-            if page == 0 {
-                if let Some(d) = description {
-                    e.push(w.ascii(270, d.as_bytes(), description_at));
-                }
-            }
-            e.push(w.offset(273, strip)); // StripOffsets
-            e.push(Entry::short(277, 1)); // SamplesPerPixel
-            e.push(Entry::long(278, height32)); // RowsPerStrip: one strip
-            e.push(w.offset(279, page_bytes as u64)); // StripByteCounts
-            e.push(w.rational(282, x_res, rationals));
-            e.push(w.rational(283, x_res, rationals.map(|r| r + 8)));
-            e.push(Entry::short(284, 1)); // PlanarConfiguration: chunky
-            e.push(Entry::short(296, unit)); // ResolutionUnit
-            e.push(w.ascii(305, software_bytes, software));
-            e.push(Entry::short(339, 1)); // SampleFormat: unsigned
-            debug_assert_eq!(e.len(), entries(page));
-            let next = if page + 1 < pages { next_ifd as u64 } else { 0 };
-            w.ifd(&mut b, &e, next);
+    }
+
+    /// Page `page`'s IFD, pointing at the next page's (none after the last).
+    fn ifd(&self, b: &mut Vec<u8>, f: &Fields, page: usize, pages: usize) {
+        let w = &self.w;
+        let next_ifd = self.header_len + self.ifd_len(0) + page * self.ifd_len(1);
+        let strip = (self.data_offset + page * f.page_bytes) as u64;
+        let mut e: Vec<Entry> = vec![
+            Entry::long(256, f.width),
+            Entry::long(257, f.height),
+            Entry::short(258, f.bits.into()),
+            Entry::short(259, 1), // Compression: none
+            Entry::short(262, 1), // Photometric: BlackIsZero
+        ];
+        if let (0, Some(d)) = (page, f.description) {
+            e.push(w.ascii(270, d.as_bytes(), self.description));
         }
-        if let Some(at) = rationals {
+        e.push(w.offset(273, strip)); // StripOffsets
+        e.push(Entry::short(277, 1)); // SamplesPerPixel
+        e.push(Entry::long(278, f.height)); // RowsPerStrip: one strip
+        e.push(w.offset(279, f.page_bytes as u64)); // StripByteCounts
+        e.push(w.rational(282, f.x_res, self.rationals));
+        e.push(w.rational(283, f.x_res, self.rationals.map(|r| r + 8)));
+        e.push(Entry::short(284, 1)); // PlanarConfiguration: chunky
+        e.push(Entry::short(296, f.unit.into())); // ResolutionUnit
+        e.push(w.ascii(305, f.software, self.software));
+        e.push(Entry::short(339, 1)); // SampleFormat: unsigned
+        debug_assert_eq!(e.len(), self.entries[usize::from(page > 0)]);
+        let next = if page + 1 < pages { next_ifd as u64 } else { 0 };
+        w.ifd(b, &e, next);
+    }
+
+    /// The values that did not fit in their entries, where the IFDs said they are.
+    fn values(&self, b: &mut Vec<u8>, f: &Fields) {
+        if let Some(at) = self.rationals {
             debug_assert_eq!(b.len(), at);
             for _ in 0..2 {
-                b.extend_from_slice(&x_res.0.to_le_bytes());
-                b.extend_from_slice(&x_res.1.to_le_bytes());
+                b.extend_from_slice(&f.x_res.0.to_le_bytes());
+                b.extend_from_slice(&f.x_res.1.to_le_bytes());
             }
         }
-        if let Some(at) = software {
+        if let Some(at) = self.software {
             debug_assert_eq!(b.len(), at);
-            b.extend_from_slice(software_bytes);
+            b.extend_from_slice(f.software);
         }
-        if let (Some(at), Some(d)) = (description_at, description) {
+        if let (Some(at), Some(d)) = (self.description, f.description) {
             debug_assert_eq!(b.len(), at);
             b.extend_from_slice(d.as_bytes());
         }
-        b.resize(data_offset, 0);
-        Ok(TiffHeader {
-            bytes: b,
-            data_offset,
-            page_bytes,
-            pages,
-            bigtiff,
-        })
     }
+}
+
+/// The header of level `level`'s files in `layout`: one slice each, or the whole level;
+/// the voxel edge is the plan's, times `2^level`.
+pub fn level_header(plan: &Plan, level: &Level, layout: TiffLayout) -> io::Result<TiffHeader> {
+    let voxel = plan.level_voxel_um(level.level);
+    match layout {
+        TiffLayout::Slices => TiffHeader::single(
+            level.width,
+            level.height,
+            plan.depth,
+            voxel.map_or(Scale::Unknown, Scale::Centimetre),
+            plan.source_id,
+        ),
+        TiffLayout::Stack => TiffHeader::imagej_stack(
+            level.width,
+            level.height,
+            plan.depth,
+            level.slices,
+            voxel,
+            plan.source_id,
+        ),
+    }
+}
+
+/// Each level's header, of its slice files or of its stack file.
+pub fn headers(target: &Target<'_>, layout: TiffLayout) -> Result<Vec<TiffHeader>> {
+    let plan = target.plan;
+    plan.levels
+        .iter()
+        .map(|l| level_header(plan, l, layout))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::write(target.out_root, e))
+}
+
+/// Whether `path` is the output file `header` describes: the right length and, byte for
+/// byte, the right header (size, depth, scale, this version's layout). A file cut short (a
+/// copy interrupted, a disk that filled) or left by another tool is not.
+pub fn is_complete(path: &Path, header: &TiffHeader) -> bool {
+    use std::io::Read;
+    let len = header.file_len();
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file() && m.len() == len) {
+        return false;
+    }
+    let mut head = vec![0; header.data_offset];
+    (&file).read_exact(&mut head).is_ok() && head == header.bytes
 }
 
 /// `v` as a TIFF RATIONAL: the best approximation with numerator and denominator within
@@ -286,11 +404,12 @@ impl Entry {
     }
 }
 
-struct Writer {
+/// How IFDs and their entries are laid out: classic TIFF (32-bit offsets) or BigTIFF.
+struct Ifds {
     bigtiff: bool,
 }
 
-impl Writer {
+impl Ifds {
     fn ifd_len(&self, entries: usize) -> usize {
         if self.bigtiff {
             8 + entries * 20 + 8

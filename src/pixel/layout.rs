@@ -4,31 +4,7 @@
 //! [`SliceLayout`]; [`SliceLayout::check`] then proves once that every row lies inside the
 //! bytes, so that reading rows later never goes out of bounds.
 
-/// Pixel depth of a slice; the pyramid keeps the input's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Depth {
-    U8,
-    U16,
-}
-
-impl Depth {
-    pub fn bytes(self) -> usize {
-        match self {
-            Depth::U8 => 1,
-            Depth::U16 => 2,
-        }
-    }
-
-    pub fn bits(self) -> u16 {
-        8 * self.bytes() as u16
-    }
-}
-
-impl std::fmt::Display for Depth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-bit", self.bits())
-    }
-}
+use super::sample::Depth;
 
 /// How the bytes of one pixel give its gray value (of the slice's [`Depth`]).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::skyscan::SkyScanLog;
+use super::skyscan::SkyScanLog;
 
 /// What a slice's header says of its physical scale, as stored; [`FileScale::voxel_um`]
 /// interprets it.

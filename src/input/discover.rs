@@ -3,7 +3,7 @@
 //! One rule decides ([`select`]), and says what it decided and what it left out
 //! ([`Listing`]), so that `build` and `inspect` print the same lines:
 //!
-//! 1. a SkyScan reconstruction log in the folder ([`crate::skyscan`]) names the slices;
+//! 1. a SkyScan reconstruction log in the folder ([`super::skyscan`]) names the slices;
 //! 2. without a usable log, CTHarvester's rule: the files of the most common numbered name
 //!    `<prefix><digits>.<ext>`, ordered by their number, every number from the first to the
 //!    last present (a gap shifts every later slice in z: an error unless `--skip-missing`);
@@ -14,16 +14,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use super::names::{MAX_SLICES, SLICE_EXTENSIONS};
+use super::skyscan::{self, LogFile, SkyScanLog};
 use crate::error::{Error, Result};
-pub use crate::skyscan::SkyScanLog;
-use crate::skyscan::{self, LogFile};
-
-/// More numbers than a range (a log's sections, `--first..--last`) may name: every number is
-/// looked up, and no CT stack comes near it.
-pub const MAX_SLICES: u64 = 1 << 20;
-
-/// File extensions read as slices, compared case-insensitively.
-pub const SLICE_EXTENSIONS: &[&str] = &["tif", "tiff", "bmp", "png", "jpg", "jpeg"];
 
 /// Which files of the folder are the slices.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,6 +32,67 @@ pub enum Selection {
     All,
     /// `{prefix}{index:0width}.{ext}` for `first..=last`, as CTHarvester's GUI selects them.
     Pattern(Pattern),
+}
+
+/// What a front end collects a [`Selection`] from: the pattern's five parts (all or none),
+/// and the two switches. [`SelectionParts::selection`] is the one place they are combined.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelectionParts {
+    /// The pattern's name before the number (`CO-1__rec`).
+    pub prefix: Option<String>,
+    /// The pattern's extension, without the dot.
+    pub ext: Option<String>,
+    /// The pattern's first number.
+    pub first: Option<u64>,
+    /// The pattern's last number, included.
+    pub last: Option<u64>,
+    /// Digits of the pattern's zero-padded number.
+    pub index_length: Option<usize>,
+    /// Leave out numbers whose file is missing instead of failing.
+    pub skip_missing: bool,
+    /// Every image file of the folder, ignoring logs and numbers.
+    pub all_images: bool,
+}
+
+impl SelectionParts {
+    /// The selection the parts make, or an error naming the part that does not fit.
+    pub fn selection(self) -> Result<Selection> {
+        let SelectionParts {
+            prefix,
+            ext,
+            first,
+            last,
+            index_length,
+            skip_missing,
+            all_images,
+        } = self;
+        match (prefix, ext, first, last, index_length) {
+            (Some(_), ..) if all_images => Err(Error::invalid(
+                "all_images",
+                true,
+                "takes every image file: it cannot be combined with a prefix pattern",
+            )),
+            (Some(prefix), Some(ext), Some(first), Some(last), Some(index_length)) => {
+                Ok(Selection::Pattern(Pattern {
+                    prefix,
+                    ext,
+                    first,
+                    last,
+                    index_length,
+                    skip_missing,
+                }))
+            }
+            (None, None, None, None, None) if all_images => Ok(Selection::All),
+            (None, None, None, None, None) if skip_missing => Ok(Selection::AutoSkipMissing),
+            (None, None, None, None, None) => Ok(Selection::Auto),
+            (prefix, ..) => Err(Error::invalid(
+                "prefix",
+                prefix.unwrap_or_default(),
+                "prefix, ext, first, last and index_length select slices together: give all \
+                 five or none",
+            )),
+        }
+    }
 }
 
 /// A numbered file name pattern: `CO-1__rec` + `00000010` + `.bmp`.
@@ -131,6 +185,15 @@ impl Listing {
     }
 }
 
+/// "has" for one, "have" for more.
+fn has<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) {
+        "has"
+    } else {
+        "have"
+    }
+}
+
 /// "left out: a.bmp, b.tif and 3 more (why)": the first few names, so the line stays a line.
 fn left_out_line(names: &[String], why: &str) -> String {
     const SHOWN: usize = 5;
@@ -208,7 +271,8 @@ fn by_log(folder: &Folder, log: SkyScanLog, skip_missing: bool) -> Result<Listin
     }
     if missing > 0 {
         rule.push_str(&format!(
-            "; {missing} of its sections have no file (left out: --skip-missing)"
+            "; {missing} of its sections {} no file (left out: --skip-missing)",
+            has(missing)
         ));
     }
     let why = format!(
@@ -342,8 +406,9 @@ fn most_common_numbered(folder: &Folder, skip_missing: bool) -> Result<Listing> 
         return Err(Error::bad_input(
             &folder.dir.join(name),
             format!(
-                "missing: {missing} of the numbers {first}..{last} of {pattern} have no file \
-                 (--skip-missing leaves them out, --all-images takes every image)"
+                "missing: {missing} of the numbers {first}..{last} of {pattern} {} no file \
+                 (--skip-missing leaves them out, --all-images takes every image)",
+                has(missing)
             ),
         ));
     }
@@ -361,18 +426,14 @@ fn most_common_numbered(folder: &Folder, skip_missing: bool) -> Result<Listing> 
     }
     if missing > 0 {
         rule.push_str(&format!(
-            "; {missing} missing numbers left out (--skip-missing)"
+            "; {missing} missing {} left out (--skip-missing)",
+            if missing == 1 { "number" } else { "numbers" }
         ));
     }
     let plain = tied.is_empty() && missing == 0;
     let paths = files.iter().map(|f| f.path.clone()).collect();
     let why = format!("not {pattern}; --all-images takes every image");
     Ok(Listing::new(paths, rule, plain).leaving_out(folder, &why))
-}
-
-/// The slice files of `input` with the default [`Selection::Auto`].
-pub fn slices_of(input: &Path) -> Result<Vec<PathBuf>> {
-    Ok(select(input, &Selection::Auto)?.paths)
 }
 
 impl Pattern {
@@ -393,10 +454,11 @@ impl Pattern {
             ));
         }
         if self.last - self.first >= MAX_SLICES {
-            return Err(Error::Usage(format!(
-                "--first {} --last {}: more than {MAX_SLICES} slices, more than any stack holds",
-                self.first, self.last
-            )));
+            let reason = format!(
+                "more than {MAX_SLICES} slices from the first, {}: more than any stack holds",
+                self.first
+            );
+            return Err(Error::invalid("last", self.last, reason));
         }
         let (paths, missing) = folder.numbered(
             &self.prefix,
@@ -413,7 +475,8 @@ impl Pattern {
         let mut rule = format!("slices {range} (--prefix)");
         if missing > 0 {
             rule.push_str(&format!(
-                "; {missing} have no file (left out: --skip-missing)"
+                "; {missing} {} no file (left out: --skip-missing)",
+                has(missing)
             ));
         }
         let why = format!("not {range}");
@@ -542,7 +605,8 @@ impl Folder {
 /// Every image file directly inside `dir`, in natural order of their names (`s2.tif` before
 /// `s10.tif`), as scanner software numbers them and CTHarvester sorts them. Subfolders, other
 /// files and hidden files (`.name`, macOS's `._name.tif` companions among them) are skipped.
-pub fn list_slices(dir: &Path) -> Result<Vec<PathBuf>> {
+#[cfg(test)]
+fn list_slices(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(Folder::read(dir)?.every_image("")?.paths)
 }
 
@@ -660,7 +724,7 @@ mod tests {
         let listing = select(dir.path(), &Selection::AutoSkipMissing).unwrap();
         assert_eq!(listing.paths.len(), 2);
         assert!(
-            listing.rule.contains("1 of its sections have no file"),
+            listing.rule.contains("1 of its sections has no file"),
             "{}",
             listing.rule
         );
@@ -832,7 +896,10 @@ mod tests {
             skip_missing: true,
         };
         let err = select(dir.path(), &Selection::Pattern(pattern)).unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{err}");
+        assert!(
+            matches!(err, Error::Invalid { option: "last", .. }),
+            "{err}"
+        );
     }
 
     proptest::proptest! {

@@ -8,8 +8,8 @@
 
 use std::marker::PhantomData;
 
-use crate::kernel::Sample;
-use crate::layout::{Encoding, SliceLayout};
+use super::layout::{Encoding, SliceLayout};
+use super::sample::Sample;
 
 /// A read-only view of one slice's pixels as `T` (the slice's depth).
 #[derive(Clone, Copy)]
@@ -120,7 +120,7 @@ impl<'a, T: Sample> Plane<'a, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::Depth;
+    use crate::pixel::Depth;
 
     fn layout(offset: usize, encoding: Encoding) -> SliceLayout {
         SliceLayout {

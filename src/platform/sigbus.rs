@@ -3,7 +3,7 @@
 //! which file. This module turns that into ctpyramid's usual one-line error naming the file.
 //!
 //! Every map registers its address range and its file's name in a fixed table of slots
-//! ([`Registration`]); the handler, installed by [`install`], finds the slot holding the
+//! ([`Registration`]); the handler, installed by [`super::install_fault_handler`], finds the slot holding the
 //! faulting address, writes `ctpyramid: error: <file>: ...` to stderr and exits with code 1.
 //! Output files are written under temporary names, so nothing complete-looking is left.
 
@@ -73,13 +73,6 @@ impl Drop for Registration {
             TABLE[i].taken.store(false, Ordering::Release);
         }
     }
-}
-
-/// Installs the SIGBUS handler for the process. Idempotent; the CLI calls it at start, and a
-/// library user may too (it replaces any SIGBUS handler of theirs). Nothing on Windows, where
-/// a mapped file cannot be truncated (see [`crate::platform::install_fault_handler`]).
-pub fn install() {
-    crate::platform::install_fault_handler();
 }
 
 /// What the fault handler does for a fault at `addr`: writes `ctpyramid: error: <file>: ...`

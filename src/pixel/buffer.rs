@@ -1,48 +1,10 @@
-//! Reading slice formats: what a file is, and how its pixels are reached.
-//!
-//! TIFF and BMP headers are parsed into a [`SliceLayout`](crate::layout::SliceLayout) over the
-//! file's own bytes whenever the pixels are stored uncompressed; everything else is decoded
-//! into a [`Buffer`] that is reused from slice to slice.
+//! Memory for pixels: page-aligned buffers, reused from slice to slice through a pool.
 
 use std::sync::{Arc, Mutex};
-
-pub mod bmp;
-pub mod raster;
-pub mod tiff;
 
 /// A decoded slice larger than this is refused rather than allocated: a damaged or hostile
 /// header can claim any size, and no CT slice comes near it (a 32768x32768 16-bit slice is 2 GiB).
 pub const MAX_DECODED_BYTES: usize = 4 << 30;
-
-/// File formats, recognized by their first bytes rather than by their names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Tiff,
-    Bmp,
-    Png,
-    Jpeg,
-}
-
-impl Format {
-    pub fn sniff(bytes: &[u8]) -> Option<Format> {
-        match bytes {
-            [b'I', b'I', 42 | 43, 0, ..] | [b'M', b'M', 0, 42 | 43, ..] => Some(Format::Tiff),
-            [b'B', b'M', ..] => Some(Format::Bmp),
-            [0x89, b'P', b'N', b'G', ..] => Some(Format::Png),
-            [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Tiff => "TIFF",
-            Format::Bmp => "BMP",
-            Format::Png => "PNG",
-            Format::Jpeg => "JPEG",
-        }
-    }
-}
 
 /// A byte buffer for pixels, starting on a page boundary: rows can be borrowed from it as
 /// `u16`, and copying a mapped page into it (a `read`) runs at full speed. Here a copy whose

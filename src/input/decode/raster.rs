@@ -9,9 +9,9 @@ use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
 use zune_core::options::DecoderOptions;
 
-use crate::decode::Buffer;
 use crate::error::{Error, Result};
-use crate::layout::{Depth, Encoding, SliceLayout};
+use crate::pixel::Buffer;
+use crate::pixel::{Depth, Encoding, SliceLayout};
 
 /// The layout of the decoded PNG in `bytes`; decoded into `buffer` if one is given.
 pub fn decode_png(path: &Path, bytes: &[u8], buffer: Option<&mut Buffer>) -> Result<SliceLayout> {

@@ -13,10 +13,10 @@ use tiff::decoder::{ChunkType, Decoder, Limits};
 use tiff::tags::{ByteOrder, CompressionMethod, PlanarConfiguration, SampleFormat, Tag};
 use tiff::{ColorType, TiffError, TiffFormatError};
 
-use crate::decode::Buffer;
 use crate::error::{Error, Result};
-use crate::layout::{Depth, Encoding, SliceLayout};
-use crate::voxel::FileScale;
+use crate::input::voxel::FileScale;
+use crate::pixel::Buffer;
+use crate::pixel::{Depth, Encoding, SliceLayout};
 
 /// How an image of a TIFF file can be read.
 pub enum TiffRead {

@@ -6,11 +6,11 @@
 
 use rayon::prelude::*;
 
-use crate::plane::Plane;
+use super::plane::Plane;
+use super::sample::Sample;
 
-/// A pixel type ctpyramid reduces: `u8` or `u16`, read in the file's own layout.
-pub trait Sample: bytemuck::Pod + Default + Send + Sync + 'static {
-    const BITS: u16;
+/// The averaging arithmetic of a [`Sample`] type: the kernels' side of a sample.
+pub trait Reduce: Sample {
     /// The narrowest type that holds a sum of four samples plus 2: the kernels compute in
     /// it, so that the vectorized loops process as many lanes as possible (u16 for u8 data
     /// runs twice as many lanes as u32 would).
@@ -21,11 +21,6 @@ pub trait Sample: bytemuck::Pod + Default + Send + Sync + 'static {
     fn acc(self) -> Self::Acc;
     /// Callers only pass values that fit, as averages of `Self` values do.
     fn from_acc(v: Self::Acc) -> Self;
-    fn widen(self) -> u32;
-    /// Callers only pass values that fit, as averages of `Self` values do.
-    fn narrow(v: u32) -> Self;
-    /// Decodes one sample of the given byte order from `bytes` (exactly `BITS / 8` long).
-    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self;
     /// [`reduce_pair_row`] for this type: [`pair_row`] unless a faster loop gives the same
     /// bits.
     #[inline]
@@ -34,8 +29,7 @@ pub trait Sample: bytemuck::Pod + Default + Send + Sync + 'static {
     }
 }
 
-impl Sample for u8 {
-    const BITS: u16 = 8;
+impl Reduce for u8 {
     type Acc = u16;
     #[inline(always)]
     fn acc(self) -> u16 {
@@ -45,26 +39,13 @@ impl Sample for u8 {
     fn from_acc(v: u16) -> Self {
         v as u8
     }
-    #[inline(always)]
-    fn widen(self) -> u32 {
-        u32::from(self)
-    }
-    #[inline(always)]
-    fn narrow(v: u32) -> Self {
-        v as u8
-    }
-    #[inline(always)]
-    fn from_bytes(bytes: &[u8], _big_endian: bool) -> Self {
-        bytes[0]
-    }
     #[inline]
     fn reduce_pair_row(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
         pair_row_u8(a0, a1, b0, b1, out);
     }
 }
 
-impl Sample for u16 {
-    const BITS: u16 = 16;
+impl Reduce for u16 {
     type Acc = u32;
     #[inline(always)]
     fn acc(self) -> u32 {
@@ -74,34 +55,17 @@ impl Sample for u16 {
     fn from_acc(v: u32) -> Self {
         v as u16
     }
-    #[inline(always)]
-    fn widen(self) -> u32 {
-        u32::from(self)
-    }
-    #[inline(always)]
-    fn narrow(v: u32) -> Self {
-        v as u16
-    }
-    #[inline(always)]
-    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self {
-        let b = [bytes[0], bytes[1]];
-        if big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        }
-    }
 }
 
 #[inline(always)]
-fn quad<T: Sample>(r0: &[T], r1: &[T]) -> T::Acc {
+fn quad<T: Reduce>(r0: &[T], r1: &[T]) -> T::Acc {
     (r0[0].acc() + r0[1].acc() + r1[0].acc() + r1[1].acc() + T::Acc::from(2)) >> 2
 }
 
 /// One output row from two slices: rows `a0`,`a1` of the first slice and `b0`,`b1` of the
 /// second, each at least `2 * out.len()` long (a trailing odd column is ignored).
 #[inline]
-pub fn reduce_pair_row<T: Sample>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
+pub fn reduce_pair_row<T: Reduce>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
     T::reduce_pair_row(a0, a1, b0, b1, out);
 }
 
@@ -109,7 +73,7 @@ pub fn reduce_pair_row<T: Sample>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &
 /// vectorizes well for `u16` (10 GiB/s of input on one core here) but not for `u8`, whose
 /// pairs of bytes it cannot widen and add cheaply (3 GiB/s): see [`pair_row_u8`].
 #[inline]
-fn pair_row<T: Sample>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
+fn pair_row<T: Reduce>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
     let n = out.len();
     let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
     let quads = a0
@@ -171,7 +135,7 @@ fn pair_row_u8(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
 
 /// One output row from a lone slice (the odd last slice of a level): halved, not averaged.
 #[inline]
-pub fn halve_row<T: Sample>(a0: &[T], a1: &[T], out: &mut [T]) {
+pub fn halve_row<T: Reduce>(a0: &[T], a1: &[T], out: &mut [T]) {
     let n = out.len();
     let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
     for (o, (a0, a1)) in out
@@ -190,7 +154,7 @@ struct Scratch<T> {
 
 /// Fills `out` (rows of `width`) with slice `a` and `b` reduced (or `a` halved alone), output
 /// rows spread over rayon's threads.
-pub fn reduce_slices<T: Sample>(a: &Plane<T>, b: Option<&Plane<T>>, out: &mut [T], width: usize) {
+pub fn reduce_slices<T: Reduce>(a: &Plane<T>, b: Option<&Plane<T>>, out: &mut [T], width: usize) {
     // About 32 KiB of output per task: large enough to amortize scheduling, small enough to
     // balance rows over cores.
     let rows_per_task = (32 * 1024 / (width * std::mem::size_of::<T>()).max(1)).max(1);
@@ -231,7 +195,7 @@ mod tests {
         out
     }
 
-    fn check<T: Sample + std::fmt::Debug + PartialEq>(
+    fn check<T: Reduce + std::fmt::Debug + PartialEq>(
         a: &[T],
         b: Option<&[T]>,
         w: usize,

@@ -1,0 +1,13 @@
+//! The binary's own modules: arguments ([`args`]), what a running build shows ([`progress`])
+//! and everything printed for people ([`render`]). The library knows nothing of them.
+
+pub mod args;
+pub mod progress;
+pub mod render;
+
+/// Prints a line to stdout. A closed pipe (`ctpyramid inspect DIR | head`) is not an error
+/// worth a panic: output simply stops.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}

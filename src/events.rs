@@ -1,0 +1,92 @@
+//! What a build tells its caller: [`Event`]s as it goes, and a [`Summary`] at the end. The
+//! vocabulary of progress displays; [`crate::progress`] gives them as JSON.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::options::{OmeZarrOptions, OutputFormat};
+use crate::plan::Plan;
+
+/// What a build reports as it goes, for progress displays.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The stack was listed and its first slice read: this is what will be built.
+    Planned {
+        plan: &'a Plan,
+        out_root: &'a Path,
+        /// How the slices were chosen, when not every image of the folder (a SkyScan log).
+        selection: Option<&'a str>,
+        /// Outputs an earlier run completed, kept as they are: files (TIFF files, OME-Zarr
+        /// chunk files) and the slices they hold.
+        kept: Outputs,
+        /// Outputs this build writes: one [`Event::SliceWritten`] comes for each slice.
+        to_write: Outputs,
+        /// Input slices that will be read (all of them, unless resuming).
+        to_read: usize,
+        /// Their pixel bytes.
+        bytes_to_read: u64,
+        /// The outputs on disk were built from other inputs or options (per `pyramid.json`)
+        /// and are all rebuilt.
+        stale: bool,
+        /// The input slices this shard covers, when the build is one shard of several.
+        shard: Option<Range<usize>>,
+        /// The output format, and how an OME-Zarr store is written (`format` OmeZarr).
+        format: OutputFormat,
+        zarr: Option<&'a OmeZarrOptions>,
+    },
+    /// Input slice `index` (from 0) was read and reduced into level 1.
+    SliceRead { index: usize, bytes: u64 },
+    /// An output slice is complete under its final name (a TIFF file, a page of a stack
+    /// file, a slice of an OME-Zarr chunk row: one event for each of the row's slices).
+    SliceWritten {
+        level: usize,
+        index: usize,
+        path: &'a Path,
+    },
+}
+
+/// What a build did.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// What was built.
+    pub plan: Plan,
+    /// Where: the folder of the levels, or the store.
+    pub out_root: PathBuf,
+    /// How the slices were chosen, when not every image of the folder.
+    pub selection: Option<String>,
+    /// Input slices read.
+    pub slices_read: usize,
+    /// Their pixel bytes.
+    pub bytes_read: u64,
+    /// Input slices read through a memory map with every row borrowed in place.
+    pub zero_copy_slices: usize,
+    /// Input slices that had to be decoded (compressed TIFF, PNG, JPEG...).
+    pub decoded_slices: usize,
+    /// Output files written: TIFF files, or OME-Zarr chunk files (metadata files aside).
+    pub files_written: usize,
+    /// Output files complete from an earlier run, left as they were.
+    pub files_kept: usize,
+    /// Output slices written and kept, every level's (level 0 too, for a format that stores
+    /// the input): what `files_written` and `files_kept` hold.
+    pub slices_written: usize,
+    /// See `slices_written`.
+    pub slices_kept: usize,
+    /// The output format.
+    pub format: OutputFormat,
+    /// `pyramid.json`, written when the whole pyramid is complete (by the last shard to
+    /// finish, when split).
+    pub manifest: Option<PathBuf>,
+    /// How long the build took.
+    pub elapsed: Duration,
+}
+
+/// Outputs counted both ways: the files on disk (TIFF files, OME-Zarr chunk files) and the
+/// slices they hold (every level's, and level 0's for a format that stores the input).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// Files on disk: TIFF files, or OME-Zarr chunk files.
+    pub files: usize,
+    /// The slices they hold.
+    pub slices: usize,
+}
