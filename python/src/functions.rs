@@ -1,5 +1,5 @@
 //! The functions of the module `ctpyramid`: `build`, `inspect` and `plan` (their documented
-//! wrappers are in ctpyramid/__init__.py), and `_panic_for_tests`.
+//! wrappers are in src/ctpyramid/__init__.py), and `_panic_for_tests`.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -36,7 +36,7 @@ impl Listener for Events {
     }
 }
 
-/// See `ctpyramid.build` (ctpyramid/__init__.py) for the documentation.
+/// See `ctpyramid.build` (src/ctpyramid/__init__.py) for the documentation.
 #[pyfunction]
 #[pyo3(signature = (input, options, progress=None))]
 pub(crate) fn build(

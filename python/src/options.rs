@@ -57,7 +57,7 @@ pub(crate) fn build_options(
     o.selection = select.selection()?;
     // Every field of BuildOptions is set above from its keyword, or named here as not one:
     // a field added to the library stops this crate compiling until it is mapped (and given
-    // its keyword in ctpyramid/__init__.py and __init__.pyi).
+    // its keyword in src/ctpyramid/__init__.py).
     let BuildOptions {
         input: _,
         cancel: _,

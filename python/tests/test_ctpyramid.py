@@ -2,7 +2,10 @@
 import errno
 import json
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,6 +165,20 @@ def test_help_and_stubs():
     assert os.path.exists(os.path.join(package, "_native.pyi"))
     assert callable(ctpyramid.inspect) and callable(ctpyramid.plan)
     assert ctpyramid.__version__
+
+
+def test_the_sources_do_not_shadow_the_installed_package():
+    # Python started in python/ (the current folder first on sys.path) imports the installed
+    # package: the sources are in python/src/ctpyramid, which has no native extension.
+    python_dir = Path(__file__).resolve().parents[1]
+    script = ("import ctpyramid, ct_thumbnail; print(ctpyramid.__file__); "
+              "print(ct_thumbnail.__file__); print(ctpyramid.build, ct_thumbnail.build_thumbnails)")
+    run = subprocess.run([sys.executable, "-c", script], cwd=python_dir, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    for module in run.stdout.splitlines()[:2]:
+        assert python_dir not in Path(module).resolve().parents, module
+    assert Path(run.stdout.splitlines()[0]).resolve() == Path(ctpyramid.__file__).resolve()
 
 
 def test_many_builds_on_threads(tmp_path):
