@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::conversion::to_py;
 use crate::error::to_pyerr;
-use crate::options::build_options;
+use crate::options::{build_options, int};
 use crate::run::{is_false, run, Listener, Outcome};
 
 /// `ctpyramid.build`'s progress callback: every event, as a dict.
@@ -94,9 +94,10 @@ pub(crate) fn inspect(
 pub(crate) fn plan(
     py: Python<'_>,
     input: PathBuf,
-    shards: usize,
+    shards: &Bound<'_, PyAny>,
     options: &Bound<'_, PyDict>,
 ) -> PyResult<Py<PyAny>> {
+    let shards: usize = int("shards", shards)?;
     let (o, _) = build_options(input, options)?;
     let (_, ranges) = py
         .detach(|| ctpyramid::shard::plan(&o, shards))

@@ -1,12 +1,14 @@
 //! The keyword arguments of `ctpyramid.build`, `inspect` and `plan` as the library's
 //! `BuildOptions`: one keyword per CLI option, named as the option without its dashes, each
-//! checked as the CLI checks it (choices, the slice selection, chunks, slices).
+//! checked as the CLI checks it (choices, the slice selection, chunks, slices), integers
+//! by range: a negative or too large one is a ValueError naming its keyword.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use ctpyramid::discover::{Pattern, Selection};
 use ctpyramid::BuildOptions;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -27,7 +29,7 @@ pub(crate) fn build_options(
         let key: String = key.extract()?;
         match key.as_str() {
             "out" => o.out = Some(value.extract()?),
-            "min_size" => o.min_size = value.extract()?,
+            "min_size" => o.min_size = int(&key, &value)?,
             "sync" => o.durable = value.extract()?,
             "force" => o.force = value.extract()?,
             "reader" => o.reader = choice(&key, &value)?,
@@ -39,12 +41,12 @@ pub(crate) fn build_options(
             "chunks" => o.zarr.chunks = chunks(&value)?,
             "voxel_size" => o.voxel_um = Some(positive(&key, value.extract()?)?),
             "slices" => o.slices = Some(slices(&value)?),
-            "threads" => threads = Some(value.extract::<usize>()?).filter(|&n| n > 0),
+            "threads" => threads = Some(thread_count(&value)?),
             "prefix" => select.prefix = Some(value.extract()?),
             "ext" => select.ext = Some(value.extract()?),
-            "first" => select.first = Some(value.extract()?),
-            "last" => select.last = Some(value.extract()?),
-            "index_length" => select.index_length = Some(value.extract()?),
+            "first" => select.first = Some(int(&key, &value)?),
+            "last" => select.last = Some(int(&key, &value)?),
+            "index_length" => select.index_length = Some(int(&key, &value)?),
             "skip_missing" => select.skip_missing = value.extract()?,
             "all_images" => select.all_images = value.extract()?,
             _ => {
@@ -145,13 +147,22 @@ fn chunks(value: &Bound<'_, PyAny>) -> PyResult<[usize; 3]> {
     if let Ok(text) = value.extract::<String>() {
         return ctpyramid::output::ome_zarr::parse_chunks(&text).map_err(PyValueError::new_err);
     }
-    let (z, y, x): (usize, usize, usize) = value.extract()?;
-    if z == 0 || y == 0 || x == 0 {
-        return Err(PyValueError::new_err(format!(
-            "chunks=({z}, {y}, {x}): expected three positive integers"
-        )));
+    let (z, y, x): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) = value
+        .extract()
+        .map_err(|_| PyTypeError::new_err("chunks: expected (z, y, x) or \"Z,Y,X\""))?;
+    let mut edges = [0; 3];
+    for (edge, item) in edges.iter_mut().zip([z, y, x]) {
+        *edge = match unsigned::<usize>(&item) {
+            Ok(n) if n > 0 => n,
+            Err(Bad::NotInt(e)) => return Err(PyTypeError::new_err(format!("chunks: {e}"))),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "chunks={value}: expected three positive integers"
+                )))
+            }
+        };
     }
-    Ok([z, y, x])
+    Ok(edges)
 }
 
 fn positive(key: &str, value: f64) -> PyResult<f64> {
@@ -169,7 +180,87 @@ fn slices(value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
     if let Ok(text) = value.extract::<String>() {
         return ctpyramid::shard::parse(&text).map_err(PyValueError::new_err);
     }
-    value.extract::<(usize, Option<usize>)>().map_err(|_| {
-        PyTypeError::new_err("slices: expected (start, end), (start, None) or \"start..end\"")
+    let shape =
+        || PyTypeError::new_err("slices: expected (start, end), (start, None) or \"start..end\"");
+    let (start, end): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+        value.extract().map_err(|_| shape())?;
+    let index = |item: &Bound<'_, PyAny>| match unsigned::<usize>(item) {
+        Ok(n) => Ok(n),
+        Err(Bad::NotInt(_)) => Err(shape()),
+        Err(_) => Err(PyValueError::new_err(format!(
+            "slices={value}: expected input slice numbers, integers from 0 to {}",
+            usize::MAX
+        ))),
+    };
+    let start = index(&start)?;
+    let end = if end.is_none() {
+        None
+    } else {
+        Some(index(&end)?)
+    };
+    Ok((start, end))
+}
+
+/// The most worker threads `threads` may ask for, per core of the machine. Each is an OS
+/// thread with its own stack, and a number far beyond the cores only costs: `threads=100000`
+/// started 11,049 threads and ran for 10 minutes.
+const THREADS_PER_CORE: usize = 4;
+
+/// `threads`: from 1 to [`THREADS_PER_CORE`] x the machine's cores (as the library sees them,
+/// `available_parallelism`; 1 if unknown, as rayon's default pool takes). 0 is refused, not
+/// taken for the default: that is `None`.
+fn thread_count(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let most = THREADS_PER_CORE.saturating_mul(cores);
+    match unsigned::<usize>(value) {
+        Ok(n) if (1..=most).contains(&n) => Ok(n),
+        Err(Bad::NotInt(e)) => Err(PyTypeError::new_err(format!("threads: {e}"))),
+        _ => Err(PyValueError::new_err(format!(
+            "threads={value}: expected an integer from 1 to {most} ({THREADS_PER_CORE} x the \
+             {cores} cores of this machine), or None for one thread per core"
+        ))),
+    }
+}
+
+/// The unsigned integer types of the integer keywords, with their largest value.
+pub(crate) trait Unsigned: TryFrom<u64> {
+    const MAX: u64;
+}
+
+impl Unsigned for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+impl Unsigned for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+/// Why a value is not a `T`.
+enum Bad {
+    /// Not an integer (nor of a type with `__index__`): the message of pyo3's TypeError.
+    NotInt(String),
+    /// An integer below 0 or above `T::MAX`.
+    OutOfRange,
+}
+
+/// `value` as a `T`, or why not. pyo3 alone raises an OverflowError for an integer out of
+/// range, which names no keyword, and is no ValueError.
+fn unsigned<T: Unsigned>(value: &Bound<'_, PyAny>) -> Result<T, Bad> {
+    match value.extract::<u64>() {
+        Ok(n) => T::try_from(n).map_err(|_| Bad::OutOfRange),
+        Err(e) if e.is_instance_of::<PyOverflowError>(value.py()) => Err(Bad::OutOfRange),
+        Err(e) => Err(Bad::NotInt(e.value(value.py()).to_string())),
+    }
+}
+
+/// The integer keyword `key`: a ValueError naming it (and its range) if out of range, a
+/// TypeError naming it if not an integer.
+pub(crate) fn int<T: Unsigned>(key: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+    unsigned(value).map_err(|bad| match bad {
+        Bad::NotInt(e) => PyTypeError::new_err(format!("{key}: {e}")),
+        Bad::OutOfRange => PyValueError::new_err(format!(
+            "{key}={value}: expected an integer from 0 to {}",
+            T::MAX
+        )),
     })
 }

@@ -10,6 +10,7 @@ use ctpyramid::BuildOptions;
 use pyo3::prelude::*;
 use serde_json::Value;
 
+use crate::options::int;
 use crate::run::{is_false, run, Listener, Outcome};
 
 /// At most this often a percentage to CTHarvester's callback (about 100 calls a second).
@@ -92,7 +93,8 @@ impl Listener for Percent {
 /// missing numbers skipped too (as `ctpyramid build --skip-missing`).
 ///
 /// Raises OSError (errno, filename) for a file-system problem, ValueError (ctpyramid.SliceError,
-/// filename) for a damaged or mismatched slice; returns None.
+/// filename) for a damaged or mismatched slice, ValueError naming the argument for a negative
+/// or too large `seq_begin`, `seq_end` or `index_length`; returns None.
 #[pyfunction]
 #[pyo3(signature = (input_dir, py_progress_cb=None, prefix=None, file_type=None, seq_begin=None, seq_end=None, index_length=None))]
 #[allow(clippy::too_many_arguments)]
@@ -102,10 +104,14 @@ pub(crate) fn build_thumbnails(
     py_progress_cb: Option<Py<PyAny>>,
     prefix: Option<String>,
     file_type: Option<String>,
-    seq_begin: Option<u64>,
-    seq_end: Option<u64>,
-    index_length: Option<usize>,
+    seq_begin: Option<Bound<'_, PyAny>>,
+    seq_end: Option<Bound<'_, PyAny>>,
+    index_length: Option<Bound<'_, PyAny>>,
 ) -> PyResult<()> {
+    // Converted here, not by pyo3, whose OverflowError for a negative number names nothing.
+    let seq_begin: Option<u64> = seq_begin.map(|v| int("seq_begin", &v)).transpose()?;
+    let seq_end: Option<u64> = seq_end.map(|v| int("seq_end", &v)).transpose()?;
+    let index_length: Option<usize> = index_length.map(|v| int("index_length", &v)).transpose()?;
     let mut options = BuildOptions::new(input_dir);
     // CTHarvester calls this with the folder alone, and its own module stacks whatever images
     // are there: a gap in the numbers must not stop a build that used to succeed. So the
