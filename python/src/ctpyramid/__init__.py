@@ -24,7 +24,7 @@ from ctpyramid._native import Cancelled, SliceError
 __all__ = ["build", "inspect", "plan", "Cancelled", "SliceError", "__version__"]
 __version__: str = _native.__version__
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def build(
