@@ -231,6 +231,20 @@ def test_selection_arguments_skip_missing_numbers(tmp_path, cli):
     assert_pyramid(out, reference(kept))
 
 
+@pytest.mark.parametrize("argument,value", [
+    ("seq_begin", -1), ("seq_end", -1), ("index_length", -1), ("seq_end", 2**64),
+])
+def test_a_selection_number_out_of_range_is_a_value_error_naming_it(tmp_path, argument, value):
+    # pyo3 alone raised OverflowError, naming no argument.
+    write_stack(tmp_path, phantom(2, 600, 600, np.uint8))
+    selection = dict(prefix="s_rec", file_type="tif", seq_begin=0, seq_end=1, index_length=8)
+    progress = Recorder()
+    with pytest.raises(ValueError, match=rf"^{argument}={value}: expected an integer from 0 "):
+        build_thumbnails(str(tmp_path), progress, **{**selection, argument: value})
+    assert progress.calls == [], "refused before the build starts"
+    assert not (tmp_path / ".thumbnail").exists()
+
+
 def test_the_gil_is_released(tmp_path, slow_stack):
     folder, _ = slow_stack
     src = copy_stack(folder, tmp_path / "s")

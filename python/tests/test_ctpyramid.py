@@ -2,7 +2,11 @@
 import errno
 import json
 import os
+import re
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +84,71 @@ def test_bad_options(tmp_path):
         ctpyramid.build(tmp_path, prefix="s_rec")
     with pytest.raises(ValueError, match="voxel_size"):
         ctpyramid.build(tmp_path, voxel_size=-1.0)
+
+
+SELECTION = dict(prefix="s_rec", ext="tif", first=0, last=1, index_length=8)
+
+
+@pytest.mark.parametrize("value", [-1, 2**64])
+@pytest.mark.parametrize("keyword", ["min_size", "first", "last", "index_length", "threads"])
+def test_an_integer_out_of_range_is_a_value_error_naming_its_keyword(tmp_path, keyword, value):
+    # pyo3 alone raised OverflowError (no ValueError), naming no keyword.
+    write_stack(tmp_path, phantom(2, 600, 600, np.uint8))
+    options = {**SELECTION, keyword: value} if keyword in SELECTION else {keyword: value}
+    with pytest.raises(ValueError, match=rf"^{keyword}={value}: expected an integer from "):
+        ctpyramid.build(tmp_path, **options)
+    assert not (tmp_path / ".thumbnail").exists()
+    if keyword != "threads":
+        with pytest.raises(ValueError, match=rf"^{keyword}={value}: "):
+            ctpyramid.inspect(tmp_path, **options)
+        with pytest.raises(ValueError, match=rf"^{keyword}={value}: "):
+            ctpyramid.plan(tmp_path, 2, **options)
+
+
+def test_integers_in_tuples_and_shards_out_of_range(tmp_path):
+    write_stack(tmp_path, phantom(2, 600, 600, np.uint8))
+    for chunks in [(16, -1, 256), (2**64, 256, 256)]:
+        with pytest.raises(ValueError, match=r"^chunks=\(.*\): expected three positive integers"):
+            ctpyramid.build(tmp_path, format="ome-zarr", chunks=chunks)
+    with pytest.raises(ValueError, match=r"^slices=\(-2, 4\): "):
+        ctpyramid.build(tmp_path, slices=(-2, 4))
+    with pytest.raises(ValueError, match=r"^slices=\(0, 18446744073709551616\): "):
+        ctpyramid.build(tmp_path, slices=(0, 2**64))
+    for shards in (-1, 2**64):
+        with pytest.raises(ValueError, match=rf"^shards={shards}: expected an integer from 0 "):
+            ctpyramid.plan(tmp_path, shards)
+    # numpy's integers too; a float is a TypeError, naming the keyword as well.
+    with pytest.raises(ValueError, match=r"^min_size=-1: "):
+        ctpyramid.build(tmp_path, min_size=np.int64(-1))
+    with pytest.raises(TypeError, match=r"^min_size: "):
+        ctpyramid.build(tmp_path, min_size=2.5)
+    with pytest.raises(TypeError, match=r"^chunks: "):
+        ctpyramid.build(tmp_path, format="ome-zarr", chunks=(16, 2.5, 256))
+    assert not (tmp_path / ".thumbnail").exists() and not (tmp_path.parent / (
+        tmp_path.name + ".ome.zarr")).exists()
+
+
+def test_threads_from_one_to_four_per_core(tmp_path):
+    volume = phantom(2, 600, 600, np.uint8)
+    write_stack(tmp_path, volume)
+    # 0 was taken for the default (one per core); that is None.
+    with pytest.raises(ValueError, match=r"^threads=0: expected an integer from 1 to \d+"):
+        ctpyramid.build(tmp_path, threads=0)
+    # 100000 started 11,049 threads and ran for 10 minutes: refused at once, naming the bound.
+    with pytest.raises(ValueError, match=r"^threads=100000: ") as info:
+        ctpyramid.build(tmp_path, threads=100000)
+    bound = re.search(r"from 1 to (\d+) \(4 x the (\d+) cores of this machine\)",
+                      str(info.value))
+    assert bound, str(info.value)
+    most, cores = int(bound.group(1)), int(bound.group(2))
+    assert most == 4 * cores and cores >= 1
+    with pytest.raises(ValueError, match=rf"^threads={most + 1}: .* from 1 to {most} "):
+        ctpyramid.build(tmp_path, threads=most + 1)
+    assert not (tmp_path / ".thumbnail").exists()
+    # The bound itself is taken, and None is one per core.
+    assert ctpyramid.build(tmp_path, threads=most)["files_written"] == 1
+    assert ctpyramid.build(tmp_path, threads=None, force=True)["files_written"] == 1
+    assert_pyramid(tmp_path / ".thumbnail", reference(volume))
 
 
 def test_shards_from_plan_make_one_build(tmp_path, cli):
@@ -162,6 +231,20 @@ def test_help_and_stubs():
     assert os.path.exists(os.path.join(package, "_native.pyi"))
     assert callable(ctpyramid.inspect) and callable(ctpyramid.plan)
     assert ctpyramid.__version__
+
+
+def test_the_sources_do_not_shadow_the_installed_package():
+    # Python started in python/ (the current folder first on sys.path) imports the installed
+    # package: the sources are in python/src/ctpyramid, which has no native extension.
+    python_dir = Path(__file__).resolve().parents[1]
+    script = ("import ctpyramid, ct_thumbnail; print(ctpyramid.__file__); "
+              "print(ct_thumbnail.__file__); print(ctpyramid.build, ct_thumbnail.build_thumbnails)")
+    run = subprocess.run([sys.executable, "-c", script], cwd=python_dir, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    for module in run.stdout.splitlines()[:2]:
+        assert python_dir not in Path(module).resolve().parents, module
+    assert Path(run.stdout.splitlines()[0]).resolve() == Path(ctpyramid.__file__).resolve()
 
 
 def test_many_builds_on_threads(tmp_path):

@@ -1,7 +1,11 @@
-# The extension module; use the functions of `ctpyramid` and `ct_thumbnail`.
+# The extension module (python/src/*.rs); use the functions of `ctpyramid` and
+# `ct_thumbnail`. An integer argument or option out of range (negative, too large; `threads`
+# beyond 1 to 4 x the cores) raises ValueError naming it.
 import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
+__all__ = ["Cancelled", "SliceError", "__version__", "_panic_for_tests", "build",
+           "build_thumbnails", "build_thumbnails_optimized", "inspect", "plan"]
 __version__: str
 
 class Cancelled(Exception):

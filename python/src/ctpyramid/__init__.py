@@ -8,9 +8,9 @@ shards as ``ctpyramid plan`` does.
 Every keyword argument is the CLI option of the same name (``min_size`` is ``--min-size``):
 see ``ctpyramid build --help``. Errors raise ``OSError`` (``errno`` and ``filename`` set) for
 the file system, ``SliceError`` (a ``ValueError`` with ``filename``) for a damaged, missing or
-mismatched slice, ``ValueError`` for bad options; messages name the file. The GIL is released
-while a build runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output complete or
-absent.
+mismatched slice, ``ValueError`` for a bad option (a negative or too large integer among
+them: the message names its keyword); messages name the file. The GIL is released while a
+build runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output complete or absent.
 
 CTHarvester's module is ``ct_thumbnail``, installed with this package.
 """
@@ -24,7 +24,7 @@ from ctpyramid._native import Cancelled, SliceError
 __all__ = ["build", "inspect", "plan", "Cancelled", "SliceError", "__version__"]
 __version__: str = _native.__version__
 
-PathLike = Union[str, os.PathLike]
+PathLike = Union[str, "os.PathLike[str]"]
 
 
 def build(
@@ -64,11 +64,11 @@ def build(
 
     Options, as the CLI's: ``min_size`` (keep halving while a level is wider or taller),
     ``layout`` ("slices" or "stack"), ``voxel_size`` (micrometres, recorded in the outputs),
-    ``threads`` (worker threads, default one per core), ``slices`` (one shard: ``(a, b)`` or
-    ``"a..b"``, see ``plan``), ``sync`` (flush each file before naming it), ``reader``
-    ("auto", "mmap", "buffered") and ``writer`` ("buffered", "mapped"); the selection
-    ``prefix``, ``ext``, ``first``, ``last``, ``index_length`` (all five or none: files
-    ``<prefix><index>.<ext>``), ``skip_missing`` and ``all_images``.
+    ``threads`` (worker threads, from 1 to 4 x the machine's cores; default one per core),
+    ``slices`` (one shard: ``(a, b)`` or ``"a..b"``, see ``plan``), ``sync`` (flush each file
+    before naming it), ``reader`` ("auto", "mmap", "buffered") and ``writer`` ("buffered",
+    "mapped"); the selection ``prefix``, ``ext``, ``first``, ``last``, ``index_length`` (all
+    five or none: files ``<prefix><index>.<ext>``), ``skip_missing`` and ``all_images``.
 
     ``progress(event)`` is called on the calling thread with each object ``ctpyramid build
     --progress json`` prints, as a dict: ``{"event": "plan", ...}`` (``slices_to_write``:

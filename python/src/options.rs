@@ -1,0 +1,266 @@
+//! The keyword arguments of `ctpyramid.build`, `inspect` and `plan` as the library's
+//! `BuildOptions`: one keyword per CLI option, named as the option without its dashes, each
+//! checked as the CLI checks it (choices, the slice selection, chunks, slices), integers
+//! by range: a negative or too large one is a ValueError naming its keyword.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use ctpyramid::discover::{Pattern, Selection};
+use ctpyramid::BuildOptions;
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// `BuildOptions` from the keyword arguments of `ctpyramid.build` (also `inspect` and
+/// `plan`, which take a subset): one keyword per CLI option, named as the option without its
+/// dashes. Returns the options and the number of worker threads asked for.
+pub(crate) fn build_options(
+    input: PathBuf,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<(BuildOptions, Option<usize>)> {
+    let mut o = BuildOptions::new(input);
+    let mut threads = None;
+    let mut select = SelectArgs::default();
+    for (key, value) in kwargs.iter() {
+        if value.is_none() {
+            continue;
+        }
+        let key: String = key.extract()?;
+        match key.as_str() {
+            "out" => o.out = Some(value.extract()?),
+            "min_size" => o.min_size = int(&key, &value)?,
+            "sync" => o.durable = value.extract()?,
+            "force" => o.force = value.extract()?,
+            "reader" => o.reader = choice(&key, &value)?,
+            "writer" => o.writer = choice(&key, &value)?,
+            "layout" => o.layout = choice(&key, &value)?,
+            "format" => o.format = choice(&key, &value)?,
+            "ngff" => o.zarr.ngff = choice(&key, &value)?,
+            "codec" => o.zarr.codec = choice(&key, &value)?,
+            "chunks" => o.zarr.chunks = chunks(&value)?,
+            "voxel_size" => o.voxel_um = Some(positive(&key, value.extract()?)?),
+            "slices" => o.slices = Some(slices(&value)?),
+            "threads" => threads = Some(thread_count(&value)?),
+            "prefix" => select.prefix = Some(value.extract()?),
+            "ext" => select.ext = Some(value.extract()?),
+            "first" => select.first = Some(int(&key, &value)?),
+            "last" => select.last = Some(int(&key, &value)?),
+            "index_length" => select.index_length = Some(int(&key, &value)?),
+            "skip_missing" => select.skip_missing = value.extract()?,
+            "all_images" => select.all_images = value.extract()?,
+            _ => {
+                return Err(PyTypeError::new_err(format!(
+                    "unexpected keyword argument {key:?}"
+                )))
+            }
+        }
+    }
+    o.selection = select.selection()?;
+    // Every field of BuildOptions is set above from its keyword, or named here as not one:
+    // a field added to the library stops this crate compiling until it is mapped (and given
+    // its keyword in src/ctpyramid/__init__.py).
+    let BuildOptions {
+        input: _,
+        cancel: _,
+        out: _,
+        min_size: _,
+        durable: _,
+        selection: _,
+        force: _,
+        reader: _,
+        writer: _,
+        layout: _,
+        voxel_um: _,
+        slices: _,
+        format: _,
+        zarr: _,
+    } = &o;
+    Ok((o, threads))
+}
+
+/// The CLI's slice selection options.
+#[derive(Default)]
+struct SelectArgs {
+    prefix: Option<String>,
+    ext: Option<String>,
+    first: Option<u64>,
+    last: Option<u64>,
+    index_length: Option<usize>,
+    skip_missing: bool,
+    all_images: bool,
+}
+
+impl SelectArgs {
+    fn selection(self) -> PyResult<Selection> {
+        match (
+            self.prefix,
+            self.ext,
+            self.first,
+            self.last,
+            self.index_length,
+        ) {
+            (Some(prefix), Some(ext), Some(first), Some(last), Some(index_length)) => {
+                if self.all_images {
+                    return Err(PyValueError::new_err(
+                        "all_images cannot be combined with prefix",
+                    ));
+                }
+                Ok(Selection::Pattern(Pattern {
+                    prefix,
+                    ext,
+                    first,
+                    last,
+                    index_length,
+                    skip_missing: self.skip_missing,
+                }))
+            }
+            (None, None, None, None, None) if self.all_images => Ok(Selection::All),
+            (None, None, None, None, None) if self.skip_missing => Ok(Selection::AutoSkipMissing),
+            (None, None, None, None, None) => Ok(Selection::Auto),
+            _ => Err(PyValueError::new_err(
+                "prefix, ext, first, last and index_length select slices together: give all \
+                 five or none",
+            )),
+        }
+    }
+}
+
+/// A value of one of the CLI's choices (`layout="stack"`), by the same names.
+fn choice<T: clap::ValueEnum>(key: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+    let text: String = value.extract()?;
+    T::from_str(&text, true).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|p| format!("{:?}", p.get_name()))
+            .collect();
+        PyValueError::new_err(format!(
+            "{key}={text:?}: expected one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// OME-Zarr chunks: `(z, y, x)` or `"Z,Y,X"`, as the CLI's `--chunks`.
+fn chunks(value: &Bound<'_, PyAny>) -> PyResult<[usize; 3]> {
+    if let Ok(text) = value.extract::<String>() {
+        return ctpyramid::output::ome_zarr::parse_chunks(&text).map_err(PyValueError::new_err);
+    }
+    let (z, y, x): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) = value
+        .extract()
+        .map_err(|_| PyTypeError::new_err("chunks: expected (z, y, x) or \"Z,Y,X\""))?;
+    let mut edges = [0; 3];
+    for (edge, item) in edges.iter_mut().zip([z, y, x]) {
+        *edge = match unsigned::<usize>(&item) {
+            Ok(n) if n > 0 => n,
+            Err(Bad::NotInt(e)) => return Err(PyTypeError::new_err(format!("chunks: {e}"))),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "chunks={value}: expected three positive integers"
+                )))
+            }
+        };
+    }
+    Ok(edges)
+}
+
+fn positive(key: &str, value: f64) -> PyResult<f64> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{key}={value}: expected a positive number"
+        )))
+    }
+}
+
+/// `slices`: `(a, b)`, `(a, None)` or the CLI's `"a..b"` / `"a.."`.
+fn slices(value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
+    if let Ok(text) = value.extract::<String>() {
+        return ctpyramid::shard::parse(&text).map_err(PyValueError::new_err);
+    }
+    let shape =
+        || PyTypeError::new_err("slices: expected (start, end), (start, None) or \"start..end\"");
+    let (start, end): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
+        value.extract().map_err(|_| shape())?;
+    let index = |item: &Bound<'_, PyAny>| match unsigned::<usize>(item) {
+        Ok(n) => Ok(n),
+        Err(Bad::NotInt(_)) => Err(shape()),
+        Err(_) => Err(PyValueError::new_err(format!(
+            "slices={value}: expected input slice numbers, integers from 0 to {}",
+            usize::MAX
+        ))),
+    };
+    let start = index(&start)?;
+    let end = if end.is_none() {
+        None
+    } else {
+        Some(index(&end)?)
+    };
+    Ok((start, end))
+}
+
+/// The most worker threads `threads` may ask for, per core of the machine. Each is an OS
+/// thread with its own stack, and a number far beyond the cores only costs: `threads=100000`
+/// started 11,049 threads and ran for 10 minutes.
+const THREADS_PER_CORE: usize = 4;
+
+/// `threads`: from 1 to [`THREADS_PER_CORE`] x the machine's cores (as the library sees them,
+/// `available_parallelism`; 1 if unknown, as rayon's default pool takes). 0 is refused, not
+/// taken for the default: that is `None`.
+fn thread_count(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let most = THREADS_PER_CORE.saturating_mul(cores);
+    match unsigned::<usize>(value) {
+        Ok(n) if (1..=most).contains(&n) => Ok(n),
+        Err(Bad::NotInt(e)) => Err(PyTypeError::new_err(format!("threads: {e}"))),
+        _ => Err(PyValueError::new_err(format!(
+            "threads={value}: expected an integer from 1 to {most} ({THREADS_PER_CORE} x the \
+             {cores} cores of this machine), or None for one thread per core"
+        ))),
+    }
+}
+
+/// The unsigned integer types of the integer keywords, with their largest value.
+pub(crate) trait Unsigned: TryFrom<u64> {
+    const MAX: u64;
+}
+
+impl Unsigned for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+impl Unsigned for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+/// Why a value is not a `T`.
+enum Bad {
+    /// Not an integer (nor of a type with `__index__`): the message of pyo3's TypeError.
+    NotInt(String),
+    /// An integer below 0 or above `T::MAX`.
+    OutOfRange,
+}
+
+/// `value` as a `T`, or why not. pyo3 alone raises an OverflowError for an integer out of
+/// range, which names no keyword, and is no ValueError.
+fn unsigned<T: Unsigned>(value: &Bound<'_, PyAny>) -> Result<T, Bad> {
+    match value.extract::<u64>() {
+        Ok(n) => T::try_from(n).map_err(|_| Bad::OutOfRange),
+        Err(e) if e.is_instance_of::<PyOverflowError>(value.py()) => Err(Bad::OutOfRange),
+        Err(e) => Err(Bad::NotInt(e.value(value.py()).to_string())),
+    }
+}
+
+/// The integer keyword `key`: a ValueError naming it (and its range) if out of range, a
+/// TypeError naming it if not an integer.
+pub(crate) fn int<T: Unsigned>(key: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+    unsigned(value).map_err(|bad| match bad {
+        Bad::NotInt(e) => PyTypeError::new_err(format!("{key}: {e}")),
+        Bad::OutOfRange => PyValueError::new_err(format!(
+            "{key}={value}: expected an integer from 0 to {}",
+            T::MAX
+        )),
+    })
+}

@@ -1,0 +1,181 @@
+//! A build on a thread of its own, the GIL released: its events handed to a [`Listener`] on
+//! the calling thread, a cancel (a callback returning False, raising, or Ctrl-C) seen within
+//! a second, a panic raised as a `RuntimeError`.
+
+use std::ops::ControlFlow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ctpyramid::progress::JsonEvents;
+use ctpyramid::{BuildOptions, Error, Event, Summary};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyBool;
+use serde_json::Value;
+
+use crate::error::to_pyerr;
+
+/// How long the calling thread waits for the build with the GIL released before it looks
+/// for signals (Ctrl-C) again: a cancel takes effect well within a second.
+const TICK: Duration = Duration::from_millis(50);
+
+/// What the build thread reports to the calling thread.
+enum Message {
+    Event(Value),
+    /// Boxed: a summary is far larger than an event, and one is sent per build.
+    Done(Box<Result<Summary, Failure>>),
+}
+
+enum Failure {
+    Library(Error),
+    Panic(String),
+}
+
+/// How a build ended, when it raised nothing.
+pub(crate) enum Outcome {
+    Built(Box<Summary>),
+    /// A callback returned False and the build stopped cleanly.
+    Cancelled,
+}
+
+/// What the build thread runs: `ctpyramid::build`, or in a test, something that panics.
+pub(crate) type Work = fn(&BuildOptions, &mut dyn FnMut(Event)) -> ctpyramid::Result<Summary>;
+
+/// The caller's side of a build: what its callbacks make of the events.
+pub(crate) trait Listener {
+    /// Whether to send events at all (none without a callback: the build pays nothing).
+    fn wants_events(&self) -> bool;
+    /// A `--progress json` object. `Break`: a callback returned False.
+    fn event(&mut self, py: Python<'_>, value: Value) -> PyResult<ControlFlow<()>>;
+    /// No event for a tick.
+    fn tick(&mut self, py: Python<'_>) -> PyResult<ControlFlow<()>>;
+}
+
+/// Runs the library's build on a thread of its own while the calling thread, with the GIL
+/// released between messages, hands each event to `listener` and ticks it when none came
+/// for a while. The listener returning `Break` (a callback returned False) or failing (it
+/// raised; or Ctrl-C, seen by `check_signals`) sets the build's cancel flag; the build then
+/// stops between two output files, every output complete or absent, and only then does this
+/// return: the callback's exception, a `KeyboardInterrupt`, or `Outcome::Cancelled`. No
+/// callback is called once the flag is set. A panic in the build is caught on its thread and
+/// raised as a `RuntimeError`.
+pub(crate) fn run(
+    py: Python<'_>,
+    mut options: BuildOptions,
+    threads: Option<usize>,
+    listener: &mut dyn Listener,
+    work: Work,
+) -> PyResult<Outcome> {
+    let events = listener.wants_events();
+    let cancel = Arc::new(AtomicBool::new(false));
+    options.cancel = Some(cancel.clone());
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name("ctpyramid-build".into())
+        .spawn(move || {
+            let events_tx = tx.clone();
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let mut json = JsonEvents::new();
+                let mut on_event = |event: Event| {
+                    if events {
+                        if let Some(value) = json.event(&event) {
+                            // The receiver lives until Done is sent.
+                            let _ = events_tx.send(Message::Event(value));
+                        }
+                    }
+                };
+                match threads {
+                    None => work(&options, &mut on_event),
+                    Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+                        Ok(pool) => pool.install(|| work(&options, &mut on_event)),
+                        Err(e) => Err(Error::Usage(format!("threads={n}: {e}"))),
+                    },
+                }
+            }));
+            let result = match result {
+                Ok(Ok(summary)) => Ok(summary),
+                Ok(Err(e)) => Err(Failure::Library(e)),
+                Err(panic) => Err(Failure::Panic(panic_text(panic.as_ref()))),
+            };
+            let _ = tx.send(Message::Done(Box::new(result)));
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the build thread: {e}")))?;
+
+    let mut raised: Option<PyErr> = None;
+    let mut stopped = false;
+    let mut stop = |flow: PyResult<ControlFlow<()>>, raised: &mut Option<PyErr>| match flow {
+        Ok(ControlFlow::Continue(())) => {}
+        Ok(ControlFlow::Break(())) => {
+            stopped = true;
+            cancel.store(true, Ordering::Relaxed);
+        }
+        Err(e) => {
+            *raised = Some(e);
+            cancel.store(true, Ordering::Relaxed);
+        }
+    };
+    let mut rx = Some(rx);
+    let result = loop {
+        // The receiver goes to the wait and back (a `&Receiver` cannot: it is not Sync).
+        let Some(receiver) = rx.take() else {
+            break Err(Failure::Panic("lost the build's channel".into()));
+        };
+        let (receiver, message) = py.detach(move || {
+            let message = receiver.recv_timeout(TICK);
+            (receiver, message)
+        });
+        rx = Some(receiver);
+        let live = raised.is_none() && !cancel.load(Ordering::Relaxed);
+        match message {
+            Ok(Message::Done(result)) => break *result,
+            Ok(Message::Event(value)) if live => stop(listener.event(py, value), &mut raised),
+            Ok(Message::Event(_)) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) if live => stop(listener.tick(py), &mut raised),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                break Err(Failure::Panic(
+                    "the build thread ended without a result".into(),
+                ))
+            }
+        }
+        if raised.is_none() {
+            if let Err(e) = py.check_signals() {
+                stop(Err(e), &mut raised);
+            }
+        }
+    };
+    // It has sent Done: it is finishing, if not finished.
+    let _ = py.detach(|| worker.join());
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    match result {
+        // Asked to cancel, the build may still have finished first: cancelled all the same,
+        // as the caller asked (every output is complete, and a rerun keeps them all).
+        Ok(_) | Err(Failure::Library(Error::Cancelled)) if stopped => Ok(Outcome::Cancelled),
+        Ok(summary) => Ok(Outcome::Built(Box::new(summary))),
+        Err(Failure::Library(e)) => Err(to_pyerr(py, e)),
+        Err(Failure::Panic(text)) => Err(PyRuntimeError::new_err(format!(
+            "ctpyramid: internal error (a bug, please report it): {text}"
+        ))),
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
+/// Exactly `False`: CTHarvester's and ctpyramid's signal to cancel (`None`, `True` and
+/// anything else go on).
+pub(crate) fn is_false(value: &Bound<'_, PyAny>) -> bool {
+    value.is(PyBool::new(value.py(), false).as_any())
+}
