@@ -22,12 +22,14 @@ use crate::pixel::{Depth, Encoding, Plane, Reduce, SliceLayout};
 pub enum Method {
     /// Plain sequential reads of the files, thrown away: the floor.
     Cat,
+    /// A build's reading, reducing to level 1 in memory, with this [`ReadMode`].
     Reader(ReadMode),
     /// The `tiff` crate's full decode of each file into a new buffer, then the kernels.
     TiffDecode,
 }
 
 impl Method {
+    /// The method as the table names it.
     pub fn name(self) -> &'static str {
         match self {
             Method::Cat => "cat (read only)",
@@ -40,6 +42,7 @@ impl Method {
 /// The timings of one method.
 #[derive(Clone, Debug)]
 pub struct Timing {
+    /// What was timed.
     pub method: Method,
     /// Every run, in order.
     pub runs: Vec<Duration>,
@@ -48,12 +51,14 @@ pub struct Timing {
 }
 
 impl Timing {
+    /// The median run.
     pub fn median(&self) -> Duration {
         let mut runs = self.runs.clone();
         runs.sort();
         runs.get(runs.len() / 2).copied().unwrap_or_default()
     }
 
+    /// Gigabytes (10^9 bytes) a second, at the median.
     pub fn gb_per_s(&self) -> f64 {
         self.bytes as f64 / 1e9 / self.median().as_secs_f64().max(1e-9)
     }
@@ -62,16 +67,21 @@ impl Timing {
 /// What to measure.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
+    /// The folder of slices, or a multi-page TIFF.
     pub input: PathBuf,
+    /// Which files are slices, as for a build.
     pub selection: Selection,
+    /// Runs of each method; the median is reported.
     pub runs: usize,
     /// Drop the stack's files from the page cache before every run (`posix_fadvise`
     /// DONTNEED: no root needed), to measure reading from the disk rather than from memory.
     pub cold: bool,
+    /// The methods, taking turns run by run.
     pub methods: Vec<Method>,
 }
 
 impl BenchOptions {
+    /// Every method, 3 runs, warm, on `input`'s default selection.
     pub fn new(input: impl Into<PathBuf>) -> Self {
         BenchOptions {
             input: input.into(),
@@ -91,10 +101,15 @@ impl BenchOptions {
 /// The stack measured and the timings.
 #[derive(Clone, Debug)]
 pub struct Report {
+    /// Slices of the stack.
     pub slices: usize,
+    /// What a slice is (`2048x2048 16-bit`).
     pub layout: String,
+    /// Bytes of the files.
     pub file_bytes: u64,
+    /// Whether the page cache was emptied before every run.
     pub cold: bool,
+    /// Each method's runs.
     pub timings: Vec<Timing>,
 }
 

@@ -3,37 +3,61 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// A result whose error is ctpyramid's.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What can go wrong, each naming the file or the option it concerns: one line for a
+/// person, and an exit code for the CLI ([`Error::exit_code`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An input file that cannot be used as a slice: not a TIFF, truncated, unsupported...
     #[error("{}: {reason}", path.display())]
-    BadInput { path: PathBuf, reason: String },
+    BadInput {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A slice that does not match the first one (often two scans in one folder).
     #[error("{}: {reason} (first slice {} is {first})", path.display(), first_path.display())]
     Mismatch {
+        /// The slice (a file, or `file, page N`).
         path: PathBuf,
+        /// What it is.
         reason: String,
+        /// The first slice.
         first_path: PathBuf,
+        /// What the first slice is.
         first: String,
     },
 
     /// A folder without slice images (subfolders are not searched).
     #[error("{}: no slice images (.tif, .tiff, .bmp, .png, .jpg, .jpeg) found; subfolders are not searched", dir.display())]
-    NoSlices { dir: PathBuf },
+    NoSlices {
+        /// The folder.
+        dir: PathBuf,
+    },
 
     #[error("{}: cannot read: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
+    /// A file that cannot be read (missing, permissions, an I/O error).
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: io::Error,
+    },
 
     /// An option's value that no build can use, or that the stack or another option rules
     /// out (a misaligned shard range). `option` is the option's name as the library has it
     /// (`slices`, `min_size`): each front end shows it as its own users write it.
     #[error("{option} {value}: {reason}")]
     Invalid {
+        /// The option, as the library names it (`min_size`).
         option: &'static str,
+        /// Its value as given.
         value: String,
+        /// Why it cannot be used.
         reason: String,
     },
 
@@ -47,10 +71,16 @@ pub enum Error {
 
     /// Anything that goes wrong on the output side: permissions, a full disk, a failed rename.
     #[error("{}: cannot write: {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The system's error.
+        source: io::Error,
+    },
 }
 
 impl Error {
+    /// An [`Error::BadInput`] of the file `path`.
     pub fn bad_input(path: &Path, reason: impl Into<String>) -> Self {
         Error::BadInput {
             path: path.to_path_buf(),
@@ -58,6 +88,7 @@ impl Error {
         }
     }
 
+    /// An [`Error::Read`] of `path`.
     pub fn read(path: &Path, source: io::Error) -> Self {
         Error::Read {
             path: path.to_path_buf(),
@@ -65,6 +96,7 @@ impl Error {
         }
     }
 
+    /// An [`Error::Write`] of `path`.
     pub fn write(path: &Path, source: io::Error) -> Self {
         Error::Write {
             path: path.to_path_buf(),
@@ -92,7 +124,7 @@ impl Error {
         }
     }
 
-    /// The process exit code the CLI uses for this error; see README "Exit codes".
+    /// The process exit code the CLI uses for this error (README, "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::BadInput { .. }

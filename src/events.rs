@@ -13,7 +13,9 @@ use crate::plan::Plan;
 pub enum Event<'a> {
     /// The stack was listed and its first slice read: this is what will be built.
     Planned {
+        /// The pyramid: input geometry, levels, voxel size.
         plan: &'a Plan,
+        /// Where it goes: the folder of the levels, or the store.
         out_root: &'a Path,
         /// How the slices were chosen, when not every image of the folder (a SkyScan log).
         selection: Option<&'a str>,
@@ -31,17 +33,26 @@ pub enum Event<'a> {
         stale: bool,
         /// The input slices this shard covers, when the build is one shard of several.
         shard: Option<Range<usize>>,
-        /// The output format, and how an OME-Zarr store is written (`format` OmeZarr).
+        /// The output format.
         format: OutputFormat,
+        /// How the OME-Zarr store is written (`format` OmeZarr).
         zarr: Option<&'a OmeZarrOptions>,
     },
     /// Input slice `index` (from 0) was read and reduced into level 1.
-    SliceRead { index: usize, bytes: u64 },
+    SliceRead {
+        /// The slice, from 0.
+        index: usize,
+        /// Its pixel bytes.
+        bytes: u64,
+    },
     /// An output slice is complete under its final name (a TIFF file, a page of a stack
     /// file, a slice of an OME-Zarr chunk row: one event for each of the row's slices).
     SliceWritten {
+        /// Its level (0: the input, stored by a format that keeps it).
         level: usize,
+        /// The slice of the level, from 0.
         index: usize,
+        /// The file (or, for OME-Zarr, the level's folder) it is in.
         path: &'a Path,
     },
 }

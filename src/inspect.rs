@@ -20,13 +20,21 @@ use crate::plan::Plan;
 /// What one slice is.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SliceKind {
+    /// TIFF, BMP, PNG or JPEG.
     pub format: &'static str,
+    /// Pixels across.
     pub width: usize,
+    /// Rows.
     pub height: usize,
+    /// Bits of a sample.
     pub bits: u16,
+    /// `little-endian`, `big-endian`, or `-` where it does not matter.
     pub byte_order: &'static str,
+    /// `gray`, `gray+alpha`, `RGB`, `RGBA` or `palette`.
     pub pixel: &'static str,
+    /// Strips of a TIFF read in place (0 otherwise).
     pub strips: usize,
+    /// How `build` reads it: zero-copy, converted row by row, or decoded, and why.
     pub read: String,
 }
 
@@ -273,6 +281,7 @@ impl Report {
             .collect()
     }
 
+    /// The report as `inspect --json` prints it, and the Python module returns it.
     pub fn to_json(&self) -> Value {
         json!({
             "input": self.input,

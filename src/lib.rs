@@ -4,19 +4,24 @@
 //! and z, level 2 halves level 1, and so on, pixel for pixel as CTHarvester's thumbnails, in
 //! one pass that reads the slices in order from memory maps. The outputs are TIFF files
 //! (CTHarvester's `<DIR>/.thumbnail/<L>/<k:06>.tif`, or one multi-page TIFF a level) or one
-//! OME-Zarr store.
+//! OME-Zarr store (`options.format = OutputFormat::OmeZarr`).
 //!
-//! ```no_run
-//! use ctpyramid::{BuildOptions, Event, OutputFormat};
+//! ```
+//! use ctpyramid::{BuildOptions, Event};
 //!
-//! let mut options = BuildOptions::new("/data/scan42");
-//! options.format = OutputFormat::OmeZarr;
+//! // A synthetic stack: 8 slices of 600 x 600, 16-bit (write_phantom), then its pyramid.
+//! let dir = std::env::temp_dir().join(format!("ctpyramid-doc-{}", std::process::id()));
+//! ctpyramid::write_phantom(&dir, 8, 600)?;
+//! let options = BuildOptions::new(&dir);
 //! let summary = ctpyramid::build(&options, &mut |event| {
 //!     if let Event::Planned { plan, .. } = event {
-//!         println!("{} levels below {}x{}", plan.levels.len(), plan.width, plan.height);
+//!         println!("{} level(s) below {}x{}", plan.levels.len(), plan.width, plan.height);
 //!     }
 //! })?;
-//! println!("{} files written to {}", summary.files_written, summary.out_root.display());
+//! // Level 1: 300 x 300, 4 slices, in <dir>/.thumbnail/1/000000.tif ... 000003.tif.
+//! assert_eq!(summary.plan.levels[0].to_string(), "1: 300x300 x 4");
+//! assert_eq!(summary.files_written, 4);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), ctpyramid::Error>(())
 //! ```
 //!
@@ -24,6 +29,8 @@
 //! (`input`), the kernels reduce their rows (`pixel`), the engine cascades the levels
 //! (`engine`) and the output formats write them (`output`). What they share is vocabulary:
 //! [`BuildOptions`], [`Plan`], [`Event`], [`Summary`], [`Error`].
+
+#![warn(missing_docs)]
 
 // The layers, bottom first; each uses only those listed before it.
 mod bench;
@@ -50,7 +57,9 @@ pub use demo::write_phantom;
 pub use engine::{build, plan_shards, survey, LevelFound, ShardPlan, Survey};
 pub use error::{Error, Result};
 pub use events::{Event, Outputs, Summary};
-pub use input::{Pattern, ReadMode, Selection, SelectionParts, SkyScanLog, VoxelSource};
+pub use input::{
+    FileScaleKind, Pattern, ReadMode, Selection, SelectionParts, SkyScanLog, VoxelSource,
+};
 pub use inspect::{inspect, PyramidState, Report, SliceKind};
 pub use options::{
     check_threads, max_threads, parse_chunks, with_threads, BuildOptions, Codec, Ngff,

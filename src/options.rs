@@ -102,18 +102,25 @@ pub fn parse_chunks(text: &str) -> std::result::Result<[usize; 3], String> {
     }
 }
 
+/// The machine's cores, as rayon's default pool counts them (1 if unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Kernel threads a build may use at most: four per core. More only slows a build down
 /// (1000 threads on 2 cores took 20x as long as 64), and 100,000 started 11,049 threads and
 /// ran for 10 minutes before it was stopped.
 pub fn max_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()) * 4
+    cores() * 4
 }
 
 /// Refuses a thread count outside 1 to [`max_threads`].
 pub fn check_threads(n: usize) -> Result<()> {
     let max = max_threads();
     if n == 0 || n > max {
-        let reason = format!("must be 1 to {max} (four per core of this machine)");
+        let cores = cores();
+        let reason =
+            format!("expected an integer from 1 to {max} (4 x the {cores} cores of this machine)");
         return Err(Error::invalid("threads", n, reason));
     }
     Ok(())
@@ -160,7 +167,7 @@ pub struct BuildOptions {
     /// How each TIFF level is stored.
     pub layout: TiffLayout,
     /// Edge of an input voxel in micrometres; by default a SkyScan log's `Pixel Size (um)`,
-    /// else the first slice's header ([`crate::input::voxel`]).
+    /// else the first slice's header (docs/cli.md, "Layouts and physical scale").
     pub voxel_um: Option<f64>,
     /// Build only the outputs that depend on input slices `a..b` (`b` None: to the end), which
     /// must be aligned to [`BuildOptions::shard_unit`]: a shard of a build split across

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use ctpyramid::Error;
-use pyo3::exceptions::{PyException, PyOSError, PyValueError};
+use pyo3::exceptions::{PyException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
@@ -62,7 +62,13 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
                 .setattr("filename", path.as_os_str().to_os_string());
             err
         }
-        Error::Usage(_) => PyValueError::new_err(message),
+        // As Python spells the option: `min_size=0: must be at least 1 ...`.
+        Error::Invalid {
+            option,
+            value,
+            reason,
+        } => PyValueError::new_err(format!("{option}={value}: {reason}")),
+        Error::Internal(_) => PyRuntimeError::new_err(format!("ctpyramid: {message}")),
         Error::Cancelled => Cancelled::new_err(message),
     }
 }

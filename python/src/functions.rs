@@ -1,4 +1,4 @@
-//! The functions of the module `ctpyramid`: `build`, `inspect` and `plan` (their documented
+//! The functions of the module `ctpyramid`: `build`, `inspect`, `plan` and `slurm_script` (their documented
 //! wrappers are in src/ctpyramid/__init__.py), and `_panic_for_tests`.
 
 use std::ops::ControlFlow;
@@ -83,7 +83,7 @@ pub(crate) fn inspect(
 ) -> PyResult<Py<PyAny>> {
     let (o, _) = build_options(input, options)?;
     let report = py
-        .detach(|| ctpyramid::inspect::inspect_options(&o))
+        .detach(|| ctpyramid::inspect(&o))
         .map_err(|e| to_pyerr(py, e))?;
     Ok(to_py(py, &report.to_json())?.unbind())
 }
@@ -99,8 +99,25 @@ pub(crate) fn plan(
 ) -> PyResult<Py<PyAny>> {
     let shards: usize = int("shards", shards)?;
     let (o, _) = build_options(input, options)?;
-    let (_, ranges) = py
-        .detach(|| ctpyramid::shard::plan(&o, shards))
+    let plan = py
+        .detach(|| ctpyramid::plan_shards(&o, shards))
         .map_err(|e| to_pyerr(py, e))?;
-    Ok(to_py(py, &ctpyramid::progress::shards(&ranges))?.unbind())
+    Ok(to_py(py, &ctpyramid::progress::shards(&plan.ranges))?.unbind())
+}
+
+/// See `ctpyramid.slurm_script`.
+#[pyfunction]
+#[pyo3(signature = (input, shards, options))]
+pub(crate) fn slurm_script(
+    py: Python<'_>,
+    input: PathBuf,
+    shards: &Bound<'_, PyAny>,
+    options: &Bound<'_, PyDict>,
+) -> PyResult<String> {
+    let shards: usize = int("shards", shards)?;
+    let (o, _) = build_options(input, options)?;
+    let plan = py
+        .detach(|| ctpyramid::plan_shards(&o, shards))
+        .map_err(|e| to_pyerr(py, e))?;
+    Ok(plan.slurm_script(&o))
 }

@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::build, m)?)?;
     m.add_function(wrap_pyfunction!(functions::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(functions::plan, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::slurm_script, m)?)?;
     m.add_function(wrap_pyfunction!(functions::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(thumbnail::build_thumbnails, m)?)?;
     // CTHarvester's module has both names for the one function.

@@ -3,14 +3,14 @@
 //! checked as the CLI checks it (choices, the slice selection, chunks, slices), integers
 //! by range: a negative or too large one is a ValueError naming its keyword.
 
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use ctpyramid::discover::{Pattern, Selection};
-use ctpyramid::BuildOptions;
+use ctpyramid::{BuildOptions, Choice, SelectionParts};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+
+use crate::error::to_pyerr;
 
 /// `BuildOptions` from the keyword arguments of `ctpyramid.build` (also `inspect` and
 /// `plan`, which take a subset): one keyword per CLI option, named as the option without its
@@ -21,7 +21,7 @@ pub(crate) fn build_options(
 ) -> PyResult<(BuildOptions, Option<usize>)> {
     let mut o = BuildOptions::new(input);
     let mut threads = None;
-    let mut select = SelectArgs::default();
+    let mut select = SelectionParts::default();
     for (key, value) in kwargs.iter() {
         if value.is_none() {
             continue;
@@ -56,7 +56,7 @@ pub(crate) fn build_options(
             }
         }
     }
-    o.selection = select.selection()?;
+    o.selection = select.selection().map_err(|e| to_pyerr(kwargs.py(), e))?;
     // Every field of BuildOptions is set above from its keyword, or named here as not one:
     // a field added to the library stops this crate compiling until it is mapped (and given
     // its keyword in src/ctpyramid/__init__.py).
@@ -79,73 +79,17 @@ pub(crate) fn build_options(
     Ok((o, threads))
 }
 
-/// The CLI's slice selection options.
-#[derive(Default)]
-struct SelectArgs {
-    prefix: Option<String>,
-    ext: Option<String>,
-    first: Option<u64>,
-    last: Option<u64>,
-    index_length: Option<usize>,
-    skip_missing: bool,
-    all_images: bool,
-}
-
-impl SelectArgs {
-    fn selection(self) -> PyResult<Selection> {
-        match (
-            self.prefix,
-            self.ext,
-            self.first,
-            self.last,
-            self.index_length,
-        ) {
-            (Some(prefix), Some(ext), Some(first), Some(last), Some(index_length)) => {
-                if self.all_images {
-                    return Err(PyValueError::new_err(
-                        "all_images cannot be combined with prefix",
-                    ));
-                }
-                Ok(Selection::Pattern(Pattern {
-                    prefix,
-                    ext,
-                    first,
-                    last,
-                    index_length,
-                    skip_missing: self.skip_missing,
-                }))
-            }
-            (None, None, None, None, None) if self.all_images => Ok(Selection::All),
-            (None, None, None, None, None) if self.skip_missing => Ok(Selection::AutoSkipMissing),
-            (None, None, None, None, None) => Ok(Selection::Auto),
-            _ => Err(PyValueError::new_err(
-                "prefix, ext, first, last and index_length select slices together: give all \
-                 five or none",
-            )),
-        }
-    }
-}
-
-/// A value of one of the CLI's choices (`layout="stack"`), by the same names.
-fn choice<T: clap::ValueEnum>(key: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
+/// A value of one of the library's choices (`layout="stack"`), by the CLI's names.
+fn choice<T: Choice>(key: &str, value: &Bound<'_, PyAny>) -> PyResult<T> {
     let text: String = value.extract()?;
-    T::from_str(&text, true).map_err(|_| {
-        let names: Vec<String> = T::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value())
-            .map(|p| format!("{:?}", p.get_name()))
-            .collect();
-        PyValueError::new_err(format!(
-            "{key}={text:?}: expected one of {}",
-            names.join(", ")
-        ))
-    })
+    T::from_name(&text).map_err(|e| PyValueError::new_err(format!("{key}={e}")))
 }
 
 /// OME-Zarr chunks: `(z, y, x)` or `"Z,Y,X"`, as the CLI's `--chunks`.
 fn chunks(value: &Bound<'_, PyAny>) -> PyResult<[usize; 3]> {
     if let Ok(text) = value.extract::<String>() {
-        return ctpyramid::output::ome_zarr::parse_chunks(&text).map_err(PyValueError::new_err);
+        return ctpyramid::parse_chunks(&text)
+            .map_err(|e| PyValueError::new_err(format!("chunks={e}")));
     }
     let (z, y, x): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) = value
         .extract()
@@ -178,7 +122,8 @@ fn positive(key: &str, value: f64) -> PyResult<f64> {
 /// `slices`: `(a, b)`, `(a, None)` or the CLI's `"a..b"` / `"a.."`.
 fn slices(value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
     if let Ok(text) = value.extract::<String>() {
-        return ctpyramid::shard::parse(&text).map_err(PyValueError::new_err);
+        return ctpyramid::parse_slices(&text)
+            .map_err(|e| PyValueError::new_err(format!("slices={e}")));
     }
     let shape =
         || PyTypeError::new_err("slices: expected (start, end), (start, None) or \"start..end\"");
@@ -201,25 +146,12 @@ fn slices(value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
     Ok((start, end))
 }
 
-/// The most worker threads `threads` may ask for, per core of the machine. Each is an OS
-/// thread with its own stack, and a number far beyond the cores only costs: `threads=100000`
-/// started 11,049 threads and ran for 10 minutes.
-const THREADS_PER_CORE: usize = 4;
-
-/// `threads`: from 1 to [`THREADS_PER_CORE`] x the machine's cores (as the library sees them,
-/// `available_parallelism`; 1 if unknown, as rayon's default pool takes). 0 is refused, not
+/// `threads`: an integer the library's bound allows (1 to 4 per core); 0 is refused, not
 /// taken for the default: that is `None`.
 fn thread_count(value: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let most = THREADS_PER_CORE.saturating_mul(cores);
-    match unsigned::<usize>(value) {
-        Ok(n) if (1..=most).contains(&n) => Ok(n),
-        Err(Bad::NotInt(e)) => Err(PyTypeError::new_err(format!("threads: {e}"))),
-        _ => Err(PyValueError::new_err(format!(
-            "threads={value}: expected an integer from 1 to {most} ({THREADS_PER_CORE} x the \
-             {cores} cores of this machine), or None for one thread per core"
-        ))),
-    }
+    let n = int::<usize>("threads", value)?;
+    ctpyramid::check_threads(n).map_err(|e| to_pyerr(value.py(), e))?;
+    Ok(n)
 }
 
 /// The unsigned integer types of the integer keywords, with their largest value.

@@ -87,13 +87,8 @@ pub(crate) fn run(
                         }
                     }
                 };
-                match threads {
-                    None => work(&options, &mut on_event),
-                    Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-                        Ok(pool) => pool.install(|| work(&options, &mut on_event)),
-                        Err(e) => Err(Error::Usage(format!("threads={n}: {e}"))),
-                    },
-                }
+                ctpyramid::with_threads(threads, || work(&options, &mut on_event))
+                    .and_then(|built| built)
             }));
             let result = match result {
                 Ok(Ok(summary)) => Ok(summary),

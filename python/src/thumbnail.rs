@@ -5,8 +5,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ctpyramid::discover::{Pattern, Selection};
-use ctpyramid::BuildOptions;
+use ctpyramid::{BuildOptions, Pattern, Selection};
 use pyo3::prelude::*;
 use serde_json::Value;
 

@@ -165,6 +165,12 @@ def test_shards_from_plan_make_one_build(tmp_path, cli):
     assert (tmp_path / "a" / ".thumbnail" / "pyramid.json").exists()
     with pytest.raises(ValueError, match="aligned"):
         ctpyramid.build(tmp_path / "a", slices="1..5", force=True)
+    # The Slurm job array is the CLI's, with the folder's absolute path.
+    script = ctpyramid.slurm_script(tmp_path / "a", 3, out="relative/out")
+    assert script == cli("plan", tmp_path / "a", "--shards", 3, "--out", "relative/out",
+                         "--slurm").stdout.rstrip("\n")
+    assert f"'{os.path.abspath(tmp_path / 'a')}'" in script
+    assert f"'{os.path.abspath('relative/out')}'" in script
 
 
 def test_inspect_is_the_clis(tmp_path, cli):

@@ -141,7 +141,7 @@ pub struct LevelFound {
 }
 
 /// What `build` with the same options would find in its output and do: the very scan a build
-/// resumes from ([`crate::output::LevelWriter::scan`], every output checked as for resuming), without
+/// resumes from (every output checked as for resuming), without
 /// writing anything. For `inspect`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Survey {

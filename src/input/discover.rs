@@ -98,10 +98,13 @@ impl SelectionParts {
 /// A numbered file name pattern: `CO-1__rec` + `00000010` + `.bmp`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pattern {
+    /// The name before the number.
     pub prefix: String,
     /// Extension without the dot; matched case-insensitively, `tif` also finding `.tiff`.
     pub ext: String,
+    /// The first number.
     pub first: u64,
+    /// The last number, included.
     pub last: u64,
     /// Digits of the index, zero-padded.
     pub index_length: usize,

@@ -17,4 +17,4 @@ pub use discover::{select, Listing, Pattern, Selection, SelectionParts};
 pub use skyscan::SkyScanLog;
 pub use slice::{ReadPath, SliceFile};
 pub use stack::Stack;
-pub use voxel::VoxelSource;
+pub use voxel::{FileScaleKind, VoxelSource};

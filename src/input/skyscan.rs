@@ -75,12 +75,15 @@ impl Ini {
 /// The facts of a SkyScan reconstruction log that select and describe the slices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SkyScanLog {
+    /// The log file.
     pub path: PathBuf,
     /// `[File name convention]` Filename Prefix: the slices' names start with it.
     pub prefix: String,
     /// `[File name convention]` Filename Index Length: digits of the zero-padded index.
     pub index_length: usize,
+    /// `First Section`: the first slice's number.
     pub first: u64,
+    /// `Last Section`: the last slice's number.
     pub last: u64,
     /// `Section to Section Step`: 1 unless the log says otherwise.
     pub step: u64,
@@ -90,6 +93,7 @@ pub struct SkyScanLog {
     pub pixel_size_um: Option<f64>,
     /// `Result Image Width (pixels)` and `Result Image Height (pixels)`.
     pub width: Option<usize>,
+    /// See `width`.
     pub height: Option<usize>,
     /// `Sections Count`.
     pub sections_count: Option<u64>,

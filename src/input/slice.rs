@@ -53,6 +53,7 @@ pub struct SliceFile {
 }
 
 impl SliceFile {
+    /// The file the slice is in.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -68,10 +69,12 @@ impl SliceFile {
         self.scale.as_ref()
     }
 
+    /// The file's format.
     pub fn format(&self) -> Format {
         self.format
     }
 
+    /// Where its pixels are and what they are.
     pub fn layout(&self) -> &SliceLayout {
         &self.layout
     }
@@ -89,6 +92,7 @@ impl SliceFile {
         }
     }
 
+    /// How its pixels are read.
     pub fn read_path(&self) -> ReadPath {
         if let Some(why) = &self.decoded {
             return ReadPath::Decoded(why.clone());

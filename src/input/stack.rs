@@ -19,7 +19,12 @@ pub enum Stack {
     /// One slice a file (the first image of each).
     Files(Vec<PathBuf>),
     /// Each page of one multi-page TIFF is a slice (ImageJ and tifffile stacks).
-    Pages { path: PathBuf, pages: usize },
+    Pages {
+        /// The file.
+        path: PathBuf,
+        /// Its pages.
+        pages: usize,
+    },
 }
 
 impl Stack {
@@ -66,6 +71,7 @@ impl Stack {
         }
     }
 
+    /// Whether there is no slice.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

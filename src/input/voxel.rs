@@ -28,7 +28,9 @@ pub struct FileScale {
 /// How a file's header gave its voxel size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileScaleKind {
+    /// An ImageJ description's `unit=` with the pixel width or `spacing=`.
     ImageJ,
+    /// XResolution with ResolutionUnit centimetre or inch.
     Resolution,
 }
 
@@ -109,10 +111,15 @@ pub enum VoxelSource {
     /// `--voxel-size` ([`crate::BuildOptions::voxel_um`]).
     Option,
     /// A SkyScan log's `Pixel Size (um)`.
-    Log { file: PathBuf },
+    Log {
+        /// The log.
+        file: PathBuf,
+    },
     /// The header of the first slice.
     File {
+        /// The first slice.
         file: PathBuf,
+        /// Which of its header's fields gave it.
         kind: FileScaleKind,
         /// The header values, e.g. `XResolution 800 per centimetre`.
         detail: String,

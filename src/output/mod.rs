@@ -146,6 +146,7 @@ pub trait Mark {
 /// The mark of a complete pyramid found in the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
+    /// There is none.
     None,
     /// Written for this build.
     Current,

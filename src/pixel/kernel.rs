@@ -18,10 +18,11 @@ pub trait Reduce: Sample {
         + std::ops::Add<Output = Self::Acc>
         + std::ops::Shr<u32, Output = Self::Acc>
         + From<u8>;
+    /// The sample in the accumulator type.
     fn acc(self) -> Self::Acc;
     /// Callers only pass values that fit, as averages of `Self` values do.
     fn from_acc(v: Self::Acc) -> Self;
-    /// [`reduce_pair_row`] for this type: [`pair_row`] unless a faster loop gives the same
+    /// [`reduce_pair_row`] for this type: `pair_row` unless a faster loop gives the same
     /// bits.
     #[inline]
     fn reduce_pair_row(a0: &[Self], a1: &[Self], b0: &[Self], b1: &[Self], out: &mut [Self]) {

@@ -3,9 +3,9 @@
 //! each system; where a system has no equivalent the function does nothing, and says why
 //! that is safe (speed only, or a guarantee the system gives by itself).
 //!
-//! - [`unix`]: Linux and macOS (positional I/O, `madvise`/`fadvise`, `mincore`, `fallocate`,
+//! - `unix`: Linux and macOS (positional I/O, `madvise`/`fadvise`, `mincore`, `fallocate`,
 //!   `statfs`, SIGINT/SIGTERM, SIGBUS). The Linux paths are the measured, tuned ones.
-//! - [`windows`]: `seek_read`/`seek_write`, drive types, the console control handler.
+//! - `windows`: `seek_read`/`seek_write`, drive types, the console control handler.
 //! - [`path`]: how paths are shown and classified on Windows, as pure functions that are
 //!   unit-tested on every system.
 

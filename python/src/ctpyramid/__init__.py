@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from ctpyramid import _native
 from ctpyramid._native import Cancelled, SliceError
 
-__all__ = ["build", "inspect", "plan", "Cancelled", "SliceError", "__version__"]
+__all__ = ["build", "inspect", "plan", "slurm_script", "Cancelled", "SliceError", "__version__"]
 __version__: str = _native.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -145,3 +145,32 @@ def plan(
     options = dict(locals())
     del options["dir"], options["shards"]
     return _native.plan(dir, shards, options)
+
+
+def slurm_script(
+    dir: PathLike,
+    shards: int,
+    *,
+    out: Optional[PathLike] = None,
+    min_size: int = 500,
+    voxel_size: Optional[float] = None,
+    format: str = "tiff",
+    ngff: Optional[str] = None,
+    codec: Optional[str] = None,
+    chunks: Union[None, str, Tuple[int, int, int]] = None,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+) -> str:
+    """The Slurm job array that builds ``dir`` in at most ``shards`` aligned shards (those of
+    ``plan``), as ``ctpyramid plan --slurm`` prints it: one array task a shard, each running
+    ``ctpyramid build`` with these options; paths are absolute. Submit it with ``sbatch``;
+    ``ctpyramid`` must be on the compute nodes' PATH.
+    """
+    options = dict(locals())
+    del options["dir"], options["shards"]
+    return _native.slurm_script(dir, shards, options)

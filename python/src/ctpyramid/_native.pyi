@@ -5,7 +5,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
 __all__ = ["Cancelled", "SliceError", "__version__", "_panic_for_tests", "build",
-           "build_thumbnails", "build_thumbnails_optimized", "inspect", "plan"]
+           "build_thumbnails", "build_thumbnails_optimized", "inspect", "plan", "slurm_script"]
 __version__: str
 
 class Cancelled(Exception):
@@ -24,6 +24,9 @@ def inspect(input: Union[str, os.PathLike[str]], options: Dict[str, Any]) -> Dic
 def plan(
     input: Union[str, os.PathLike[str]], shards: int, options: Dict[str, Any]
 ) -> List[Dict[str, int]]: ...
+def slurm_script(
+    input: Union[str, os.PathLike[str]], shards: int, options: Dict[str, Any]
+) -> str: ...
 def _panic_for_tests() -> None: ...
 def build_thumbnails(
     input_dir: Union[str, os.PathLike[str]],

@@ -11,13 +11,18 @@ pub mod tiff;
 /// File formats, recognized by their first bytes rather than by their names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// TIFF or BigTIFF, either byte order.
     Tiff,
+    /// Windows bitmap.
     Bmp,
+    /// PNG.
     Png,
+    /// JPEG.
     Jpeg,
 }
 
 impl Format {
+    /// The format of a file that starts with `bytes`, if it is one ctpyramid reads.
     pub fn sniff(bytes: &[u8]) -> Option<Format> {
         match bytes {
             [b'I', b'I', 42 | 43, 0, ..] | [b'M', b'M', 0, 42 | 43, ..] => Some(Format::Tiff),
@@ -28,6 +33,7 @@ impl Format {
         }
     }
 
+    /// The format's name in messages.
     pub fn name(self) -> &'static str {
         match self {
             Format::Tiff => "TIFF",
