@@ -22,6 +22,12 @@
 //! its C codecs (zstd, Blosc).
 
 #[cfg(feature = "ome-zarr")]
+mod complete;
+#[cfg(feature = "ome-zarr")]
+mod resume;
+#[cfg(feature = "ome-zarr")]
+mod slab;
+#[cfg(feature = "ome-zarr")]
 mod writer;
 #[cfg(feature = "ome-zarr")]
 pub use writer::OmeZarr;
