@@ -24,6 +24,8 @@
 #[cfg(feature = "ome-zarr")]
 mod complete;
 #[cfg(feature = "ome-zarr")]
+mod metadata;
+#[cfg(feature = "ome-zarr")]
 mod resume;
 #[cfg(feature = "ome-zarr")]
 mod slab;

@@ -4,21 +4,22 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use zarrs::array::{ArrayBytes, ArraySubset};
 
 use crate::error::{Error, Result};
 use crate::layout::Depth;
 use crate::output::{write_file_shared, Mark, Recorded};
 
-use super::resume::{foreign_names, Meta};
-use super::writer::{group_metadata, open_array, read_error, OmeZarr};
+use super::metadata::{foreign_names, GroupNode, Omero};
+use super::resume::Meta;
+use super::writer::{invalid, open_array, read_error, zarr_error, OmeZarr};
 
 impl OmeZarr<'_> {
     /// OMERO display settings for viewers (napari, Fiji): one gray channel whose window is
     /// the range of the smallest level's pixels (the full range of the data, but for the
     /// extremes the averaging smooths out), within the dtype's.
-    fn omero(&self) -> Result<Option<Value>> {
+    fn omero(&self) -> Result<Option<Omero>> {
         let Some(level) = self.levels.last() else {
             return Ok(None);
         };
@@ -48,25 +49,11 @@ impl OmeZarr<'_> {
             };
             (lo, hi) = (lo.min(a), hi.max(b));
         }
-        let top = match self.plan.depth {
-            Depth::U8 => u32::from(u8::MAX),
-            Depth::U16 => u32::from(u16::MAX),
-        };
         if lo > hi {
             return Ok(None);
         }
-        Ok(Some(json!({
-            "channels": [{
-                "label": self.name,
-                "color": "FFFFFF",
-                "active": true,
-                "coefficient": 1,
-                "family": "linear",
-                "inverted": false,
-                "window": { "min": 0, "max": top, "start": lo, "end": hi },
-            }],
-            "rdefs": { "model": "greyscale" },
-        })))
+        let omero = Omero::gray(&self.name, self.plan.depth, lo, hi);
+        omero.map(Some).map_err(|e| invalid(&self.root, e))
     }
 }
 
@@ -130,15 +117,16 @@ impl Mark for OmeZarr<'_> {
     /// pixels (read back: this build, or a shard, may have written none of them).
     fn publish(&self) -> Result<PathBuf> {
         let omero = self.omero()?;
-        let group = group_metadata(self.plan, &self.root, &self.name, &self.options, omero)?;
-        for (key, bytes) in &group {
+        let group = GroupNode::new(self.plan, &self.name, &self.options, omero)
+            .map_err(|e| invalid(&self.root, e))?;
+        let files = group.files().map_err(|e| zarr_error(&self.root, e))?;
+        for (key, bytes) in &files {
             write_file_shared(&self.root.join(key), &[bytes], self.durable)?;
         }
         Ok(Mark::path(self))
     }
 
     fn path(&self) -> PathBuf {
-        let key = self.group.last().map_or(".zattrs", |(k, _)| k.as_str());
-        self.root.join(key)
+        self.root.join(GroupNode::mark(self.options.ngff))
     }
 }

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::output::{Check, Scan};
 use crate::shard;
 
+use super::metadata::foreign_names;
 use super::writer::{open_array, LevelArray, OmeZarr};
-use super::Ngff;
 
 /// An array's metadata on disk, against this build's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,14 +134,6 @@ impl OmeZarr<'_> {
                 })
             })
             .collect()
-    }
-}
-
-/// The metadata files of the Zarr version other than `ngff`'s.
-pub(super) fn foreign_names(ngff: Ngff) -> &'static [&'static str] {
-    match ngff {
-        Ngff::V04 => &["zarr.json"],
-        Ngff::V05 => &[".zgroup", ".zarray", ".zattrs"],
     }
 }
 

@@ -1,9 +1,9 @@
 //! The OME-Zarr writer (see the parent module): the [`LevelWriter`] the cascade hands slices
-//! to. Each level is one array: its metadata is written before its chunks, its slices are
-//! gathered into slabs ([`super::slab`]), and each full slab is one job of the writer thread,
-//! which has zarrs encode its chunks on every core and writes them crash-safe. What an earlier
-//! run left is scanned by [`super::resume`]; the group's metadata, the mark of a complete
-//! store, by [`super::complete`].
+//! to. Each level is one array: its metadata ([`super::metadata`]) is written before its
+//! chunks, its slices are gathered into slabs ([`super::slab`]), and each full slab is one job
+//! of the writer thread, which has zarrs encode its chunks on every core and writes them
+//! crash-safe. What an earlier run left is scanned by [`super::resume`]; the group's metadata,
+//! the mark of a complete store, by [`super::complete`].
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -11,13 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-use serde_json::{json, Value};
 use zarrs::array::{Array, ArrayBytes, ArraySubset, CodecOptions};
 use zarrs::filesystem::FilesystemStore;
-use zarrs::group::Group;
-use zarrs::metadata::v2::{ArrayMetadataV2, GroupMetadataV2};
-use zarrs::metadata::v3::{ArrayMetadataV3, GroupMetadataV3};
-use zarrs::metadata::{ArrayMetadata, GroupMetadata};
 use zarrs::storage::{
     Bytes, OffsetBytesIterator, StorageError, StoreKey, StorePrefix, WritableStorageTraits,
 };
@@ -32,17 +27,10 @@ use crate::output::{
 use crate::pyramid::{Plan, Source};
 use crate::slice::SliceFile;
 
+use super::metadata::{ArrayNode, File, GroupNode, Invalid};
 use super::resume::Meta;
 use super::slab::{Chunking, Packed, Row, Rows, Slabs};
-use super::{Codec, Ngff, OmeZarrOptions};
-
-/// zstd's level: numcodecs' default, and the fastest that still compresses CT data well.
-const ZSTD_LEVEL: i32 = 1;
-/// Blosc's level and shuffle: numcodecs' defaults.
-const BLOSC_LEVEL: u8 = 5;
-
-/// A metadata file: its key (path relative to the store's root) and its bytes.
-pub(super) type File = (String, Vec<u8>);
+use super::OmeZarrOptions;
 
 /// A zarrs store that keeps what zarrs writes (metadata, encoded chunks) in memory, for this
 /// module to write crash-safe, with its own errors (a full disk is exit 3, naming the file).
@@ -152,6 +140,11 @@ pub(super) fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::bad_input(path, format!("cannot read the OME-Zarr store: {e}"))
 }
 
+/// Metadata this build refuses to write.
+pub(super) fn invalid(path: &Path, reason: Invalid) -> Error {
+    Error::Usage(format!("{}: OME-Zarr metadata: {reason}", path.display()))
+}
+
 /// Level `level`'s array of the store at `root`, opened by zarrs to read.
 pub(super) fn open_array(root: &Path, level: usize) -> Result<Array<FilesystemStore>> {
     let path = root.join(level.to_string());
@@ -180,7 +173,10 @@ impl<'a> OmeZarr<'a> {
             false => source.file_name(),
         };
         let name = name.map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        let group = group_metadata(plan, &root, &name, options, None)?;
+        let group = GroupNode::new(plan, &name, options, None)
+            .map_err(|e| invalid(&root, e))?
+            .files()
+            .map_err(|e| zarr_error(&root, e))?;
         Ok(OmeZarr {
             plan,
             root,
@@ -265,16 +261,8 @@ fn write_row_job(l: &LevelArray, full: Row, root: PathBuf, durable: bool) -> Job
     })
 }
 
-/// The `ctpyramid` attributes of every array: what decides its bytes beyond its metadata.
-fn identity(plan: &Plan) -> Value {
-    json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "source": format!("{:016x}", plan.source_id),
-        "min_size": plan.min_size,
-    })
-}
-
-/// The array of one level: its zarrs `Array` (for encoding) and its metadata files.
+/// The array of one level: its metadata (typed, then serialized), and a zarrs `Array` made
+/// from the same metadata to encode its chunks into a [`Capture`].
 fn level_array(
     plan: &Plan,
     root: &Path,
@@ -282,98 +270,16 @@ fn level_array(
     level: usize,
     shape: [usize; 3],
 ) -> Result<LevelArray> {
-    let chunks = [
-        options.chunks[0].min(shape[0]).max(1),
-        options.chunks[1].min(shape[1]).max(1),
-        options.chunks[2].min(shape[2]).max(1),
-    ];
     let path = root.join(level.to_string());
-    let err = |e: &dyn std::fmt::Display| zarr_error(&path, e);
-    let attributes = json!({ "ctpyramid": identity(plan) });
-    let metadata: ArrayMetadata = match options.ngff {
-        Ngff::V04 => {
-            let (dtype, typesize) = match plan.depth {
-                Depth::U8 => ("|u1", 1),
-                Depth::U16 => ("<u2", 2),
-            };
-            let compressor = match options.codec {
-                Codec::Zstd => json!({ "id": "zstd", "level": ZSTD_LEVEL }),
-                Codec::BloscLz4 => json!({
-                    "id": "blosc", "cname": "lz4", "clevel": BLOSC_LEVEL,
-                    "shuffle": 1, "blocksize": 0, "typesize": typesize,
-                }),
-            };
-            let v2: ArrayMetadataV2 = serde_json::from_value(json!({
-                "zarr_format": 2,
-                "shape": shape,
-                "chunks": chunks,
-                "dtype": dtype,
-                "compressor": compressor,
-                "fill_value": 0,
-                "order": "C",
-                "filters": null,
-                "dimension_separator": "/",
-                "attributes": attributes,
-            }))
-            .map_err(|e| err(&e))?;
-            v2.into()
-        }
-        Ngff::V05 => {
-            let data_type = match plan.depth {
-                Depth::U8 => "uint8",
-                Depth::U16 => "uint16",
-            };
-            let compressor = match options.codec {
-                Codec::Zstd => json!({
-                    "name": "zstd",
-                    "configuration": { "level": ZSTD_LEVEL, "checksum": false },
-                }),
-                Codec::BloscLz4 => json!({
-                    "name": "blosc",
-                    "configuration": {
-                        "cname": "lz4", "clevel": BLOSC_LEVEL, "shuffle": "shuffle",
-                        "typesize": plan.depth.bytes(), "blocksize": 0,
-                    },
-                }),
-            };
-            let v3: ArrayMetadataV3 = serde_json::from_value(json!({
-                "zarr_format": 3,
-                "node_type": "array",
-                "shape": shape,
-                "data_type": data_type,
-                "chunk_grid": { "name": "regular", "configuration": { "chunk_shape": chunks } },
-                "chunk_key_encoding": { "name": "default", "configuration": { "separator": "/" } },
-                "fill_value": 0,
-                "codecs": [
-                    { "name": "bytes", "configuration": { "endian": "little" } },
-                    compressor,
-                ],
-                "attributes": attributes,
-                "dimension_names": ["z", "y", "x"],
-            }))
-            .map_err(|e| err(&e))?;
-            v3.into()
-        }
-    };
+    let node = ArrayNode::new(plan, options, shape).map_err(|e| invalid(&path, e))?;
+    let metadata = node.files(level).map_err(|e| zarr_error(&path, e))?;
+    let zarrs = node.zarrs().map_err(|e| zarr_error(&path, e))?;
     let capture = Arc::new(Capture::default());
-    let array = Array::new_with_metadata(capture.clone(), &format!("/{level}"), metadata)
-        .map_err(|e| err(&e))?;
-    // The metadata files as zarrs writes them, captured to be written crash-safe.
-    array.store_metadata().map_err(|e| err(&e))?;
-    let keys: &[&str] = match options.ngff {
-        Ngff::V04 => &[".zarray", ".zattrs"],
-        Ngff::V05 => &["zarr.json"],
-    };
-    let metadata = keys
-        .iter()
-        .filter_map(|k| {
-            let key = format!("{level}/{k}");
-            capture.take(&key).map(|b| (key, b.to_vec()))
-        })
-        .collect();
+    let array = Array::new_with_metadata(capture.clone(), &format!("/{level}"), zarrs)
+        .map_err(|e| zarr_error(&path, e))?;
     let chunking = Chunking {
         shape,
-        chunks,
+        chunks: node.chunks(),
         bytes: plan.depth.bytes(),
     };
     Ok(LevelArray {
@@ -383,94 +289,6 @@ fn level_array(
         metadata,
         slabs: Slabs::new(chunking),
     })
-}
-
-/// The group's metadata files, with the OME-NGFF `multiscales`: per level a scale of
-/// `voxel x 2^L` and a translation of `voxel x (2^L - 1) / 2`, so that the levels overlay
-/// exactly (a level-L voxel's centre is the centre of the 2^L input voxels it averages).
-///
-/// `omero`, when given, is the display settings beside the `multiscales` ([`omero`]).
-pub(super) fn group_metadata(
-    plan: &Plan,
-    root: &Path,
-    name: &str,
-    options: &OmeZarrOptions,
-    omero: Option<Value>,
-) -> Result<Vec<(String, Vec<u8>)>> {
-    let voxel = plan.voxel_um.unwrap_or(1.0);
-    let axis = |name: &str| match plan.voxel_um {
-        Some(_) => json!({ "name": name, "type": "space", "unit": "micrometer" }),
-        None => json!({ "name": name, "type": "space" }),
-    };
-    let datasets: Vec<Value> = (0..=plan.levels.len())
-        .map(|level| {
-            let factor = f64::from(1u32 << level.min(31));
-            let scale = voxel * factor;
-            let shift = voxel * (factor - 1.0) / 2.0;
-            json!({
-                "path": level.to_string(),
-                "coordinateTransformations": [
-                    { "type": "scale", "scale": [scale, scale, scale] },
-                    { "type": "translation", "translation": [shift, shift, shift] },
-                ],
-            })
-        })
-        .collect();
-    let mut multiscale = json!({
-        "name": name,
-        "axes": [axis("z"), axis("y"), axis("x")],
-        "datasets": datasets,
-        "type": "mean",
-        "metadata": {
-            "description": "2x2x2 mean as CTHarvester's thumbnails: (a+b+c+d+2)>>2 in x and y, \
-                            then (p+q+1)>>1 in z; an odd last row, column or slice is halved alone \
-                            in z, dropped in x and y",
-            "method": "ctpyramid",
-            "version": env!("CARGO_PKG_VERSION"),
-        },
-    });
-    let err = |e: &dyn std::fmt::Display| zarr_error(root, e);
-    let capture = Arc::new(Capture::default());
-    let (metadata, keys): (GroupMetadata, &[&str]) = match options.ngff {
-        Ngff::V04 => {
-            multiscale["version"] = json!("0.4");
-            let mut attributes = json!({ "multiscales": [multiscale] });
-            if let Some(omero) = omero {
-                attributes["omero"] = omero;
-            }
-            let Value::Object(attributes) = attributes else {
-                return Err(err(&"internal: attributes"));
-            };
-            (
-                GroupMetadataV2::new().with_attributes(attributes).into(),
-                &[".zgroup", ".zattrs"],
-            )
-        }
-        Ngff::V05 => {
-            let mut attributes =
-                json!({ "ome": { "version": "0.5", "multiscales": [multiscale] } });
-            if let Some(omero) = omero {
-                attributes["ome"]["omero"] = omero;
-            }
-            let Value::Object(attributes) = attributes else {
-                return Err(err(&"internal: attributes"));
-            };
-            (
-                GroupMetadataV3::new().with_attributes(attributes).into(),
-                &["zarr.json"],
-            )
-        }
-    };
-    let group = Group::new_with_metadata(capture.clone(), "/", metadata).map_err(|e| err(&e))?;
-    group.store_metadata().map_err(|e| err(&e))?;
-    keys.iter()
-        .map(|k| {
-            capture
-                .take(k)
-                .map(|b| (k.to_string(), b.to_vec()))
-                .ok_or_else(|| err(&format!("internal: no {k}")))
-        })
-        .collect()
 }
 
 impl LevelWriter for OmeZarr<'_> {
