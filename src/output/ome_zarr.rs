@@ -30,6 +30,8 @@ mod resume;
 #[cfg(feature = "ome-zarr")]
 mod slab;
 #[cfg(feature = "ome-zarr")]
+mod store;
+#[cfg(feature = "ome-zarr")]
 mod writer;
 #[cfg(feature = "ome-zarr")]
 pub use writer::OmeZarr;

@@ -9,7 +9,7 @@ use zarrs::array::{ArrayBytes, ArraySubset};
 
 use crate::error::{Error, Result};
 use crate::layout::Depth;
-use crate::output::{write_file_shared, Mark, Recorded};
+use crate::output::{Mark, Recorded};
 
 use super::metadata::{foreign_names, GroupNode, Omero};
 use super::resume::Meta;
@@ -121,7 +121,7 @@ impl Mark for OmeZarr<'_> {
             .map_err(|e| invalid(&self.root, e))?;
         let files = group.files().map_err(|e| zarr_error(&self.root, e))?;
         for (key, bytes) in &files {
-            write_file_shared(&self.root.join(key), &[bytes], self.durable)?;
+            self.store.put(key, bytes)?;
         }
         Ok(Mark::path(self))
     }

@@ -616,6 +616,11 @@ pub(super) fn foreign_names(ngff: Ngff) -> &'static [&'static str] {
     }
 }
 
+/// Whether `name` is a metadata file's (of either Zarr version), not a chunk's.
+pub(super) fn is_metadata(name: &str) -> bool {
+    matches!(name, ".zgroup" | ".zarray" | ".zattrs" | "zarr.json")
+}
+
 #[cfg(test)]
 #[path = "metadata_tests.rs"]
 mod tests;

@@ -1,28 +1,24 @@
 //! The OME-Zarr writer (see the parent module): the [`LevelWriter`] the cascade hands slices
 //! to. Each level is one array: its metadata ([`super::metadata`]) is written before its
 //! chunks, its slices are gathered into slabs ([`super::slab`]), and each full slab is one job
-//! of the writer thread, which has zarrs encode its chunks on every core and writes them
-//! crash-safe. What an earlier run left is scanned by [`super::resume`]; the group's metadata,
-//! the mark of a complete store, by [`super::complete`].
+//! of the writer thread, which has zarrs encode its chunks on every core and write them through
+//! the crash-safe store ([`super::store`]). What an earlier run left is scanned by
+//! [`super::resume`]; the group's metadata, the mark of a complete store, by
+//! [`super::complete`].
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use zarrs::array::{Array, ArrayBytes, ArraySubset, CodecOptions};
 use zarrs::filesystem::FilesystemStore;
-use zarrs::storage::{
-    Bytes, OffsetBytesIterator, StorageError, StoreKey, StorePrefix, WritableStorageTraits,
-};
 
 use crate::decode::BufferPool;
 use crate::error::{Error, Result};
 use crate::layout::Depth;
 use crate::output::{
-    write_file, write_file_shared, Check, Computed, Finished, Job, LevelWriter, Mark, Scan, Target,
-    Writer, Written,
+    Check, Computed, Finished, Job, LevelWriter, Mark, Scan, Target, Writer, Written,
 };
 use crate::pyramid::{Plan, Source};
 use crate::slice::SliceFile;
@@ -30,62 +26,14 @@ use crate::slice::SliceFile;
 use super::metadata::{ArrayNode, File, GroupNode, Invalid};
 use super::resume::Meta;
 use super::slab::{Chunking, Packed, Row, Rows, Slabs};
+use super::store::CrashSafeStore;
 use super::OmeZarrOptions;
-
-/// A zarrs store that keeps what zarrs writes (metadata, encoded chunks) in memory, for this
-/// module to write crash-safe, with its own errors (a full disk is exit 3, naming the file).
-#[derive(Default)]
-pub(super) struct Capture(Mutex<HashMap<String, Bytes>>);
-
-impl Capture {
-    fn take(&self, key: &str) -> Option<Bytes> {
-        self.0.lock().ok()?.remove(key)
-    }
-}
-
-impl WritableStorageTraits for Capture {
-    fn set(&self, key: &StoreKey, value: Bytes) -> std::result::Result<(), StorageError> {
-        let mut map = self
-            .0
-            .lock()
-            .map_err(|_| StorageError::Other("poisoned".into()))?;
-        map.insert(key.as_str().to_string(), value);
-        Ok(())
-    }
-
-    fn set_partial_many(
-        &self,
-        _key: &StoreKey,
-        _values: OffsetBytesIterator,
-    ) -> std::result::Result<(), StorageError> {
-        Err(StorageError::Unsupported("partial writes".into()))
-    }
-
-    fn erase(&self, key: &StoreKey) -> std::result::Result<(), StorageError> {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(key.as_str());
-        }
-        Ok(())
-    }
-
-    fn erase_prefix(&self, prefix: &StorePrefix) -> std::result::Result<(), StorageError> {
-        if let Ok(mut map) = self.0.lock() {
-            map.retain(|k, _| !k.starts_with(prefix.as_str()));
-        }
-        Ok(())
-    }
-
-    fn supports_set_partial(&self) -> bool {
-        false
-    }
-}
 
 /// One level's array: its zarrs `Array` (for encoding), its metadata files and its slabs.
 pub(super) struct LevelArray {
     pub(super) level: usize,
-    /// Encodes chunks into `capture`.
-    pub(super) array: Arc<Array<Capture>>,
-    capture: Arc<Capture>,
+    /// Encodes chunks and writes them through the crash-safe store.
+    pub(super) array: Arc<Array<CrashSafeStore>>,
     /// Its metadata files, relative to the store's root, in the order they are written.
     pub(super) metadata: Vec<File>,
     pub(super) slabs: Slabs,
@@ -115,7 +63,8 @@ impl LevelArray {
 pub struct OmeZarr<'a> {
     pub(super) plan: &'a Plan,
     pub(super) root: PathBuf,
-    pub(super) durable: bool,
+    /// Where every file is written.
+    pub(super) store: Arc<CrashSafeStore>,
     /// Arrays of levels 0..=L.
     pub(super) levels: Vec<LevelArray>,
     /// Pixel buffers of the slices kept for the next level.
@@ -156,6 +105,7 @@ impl<'a> OmeZarr<'a> {
     pub fn new(target: Target<'a>, options: &OmeZarrOptions) -> Result<Self> {
         let plan = target.plan;
         let root = target.out_root.to_path_buf();
+        let store = Arc::new(CrashSafeStore::new(&root, target.durable));
         let mut shapes = vec![(0, [plan.slices, plan.height, plan.width])];
         shapes.extend(
             plan.levels
@@ -164,7 +114,7 @@ impl<'a> OmeZarr<'a> {
         );
         let levels = shapes
             .into_iter()
-            .map(|(level, shape)| level_array(plan, &root, options, level, shape))
+            .map(|(level, shape)| level_array(plan, &root, &store, options, level, shape))
             .collect::<Result<Vec<_>>>()?;
         // Named after the stack (its folder, or its file's stem), wherever the store is.
         let source = crate::platform::canonical(&target.record.source_dir);
@@ -180,7 +130,7 @@ impl<'a> OmeZarr<'a> {
         Ok(OmeZarr {
             plan,
             root,
-            durable: target.durable,
+            store,
             levels,
             pool: BufferPool::default(),
             group,
@@ -223,49 +173,43 @@ impl<'a> OmeZarr<'a> {
             slices: chunking.slices(full.row),
             files: chunking.grid().0 * chunking.grid().1,
         };
-        let job = write_row_job(l, full, self.root.clone(), self.durable);
+        let job = write_row_job(l, full, &self.root, &self.store);
         done.extend(writer.submit(Some(written), job)?);
         Ok(done)
     }
 }
 
 /// The writer thread's job for one full slab: its chunks encoded by zarrs straight from it
-/// and written crash-safe, on every core; then the slab's buffer goes back to its level.
-fn write_row_job(l: &LevelArray, full: Row, root: PathBuf, durable: bool) -> Job {
-    let (array, capture) = (l.array.clone(), l.capture.clone());
+/// and written crash-safe through the store, on every core; then the slab's buffer goes back
+/// to its level.
+fn write_row_job(l: &LevelArray, full: Row, root: &Path, store: &Arc<CrashSafeStore>) -> Job {
+    let (array, store, root) = (l.array.clone(), store.clone(), root.to_path_buf());
     let chunk_bytes = l.chunking().chunk_bytes();
     let (gy, gx) = l.chunking().grid();
     let back = l.slabs.recycler();
     Box::new(move || {
         let Row { row, slab } = full;
         let options = CodecOptions::default().with_store_empty_chunks(true);
-        (0..gy * gx).into_par_iter().try_for_each(|i| {
-            let (yi, xi) = (i / gx, i % gx);
+        let stored = (0..gy * gx).into_par_iter().try_for_each(|i| {
             let chunk = &slab[i * chunk_bytes..(i + 1) * chunk_bytes];
-            let indices = [row as u64, yi as u64, xi as u64];
-            let key = array.chunk_key(&indices);
-            let path = root.join(key.as_str());
+            let indices = [row as u64, (i / gx) as u64, (i % gx) as u64];
             array
                 .store_chunk_opt(&indices, ArrayBytes::from(chunk), &options)
-                .map_err(|e| zarr_error(&path, e))?;
-            let encoded = capture
-                .take(key.as_str())
-                .ok_or_else(|| zarr_error(&path, "internal: chunk not encoded"))?;
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
-            }
-            write_file(&path, &[&encoded], durable)
-        })?;
+                .map_err(|e| zarr_error(&root.join(array.chunk_key(&indices).as_str()), e))
+        });
+        // The store's own error names the file and keeps its kind (a full disk).
+        stored.map_err(|e| store.take_error().unwrap_or(e))?;
         let _ = back.send(slab);
         Ok(())
     })
 }
 
 /// The array of one level: its metadata (typed, then serialized), and a zarrs `Array` made
-/// from the same metadata to encode its chunks into a [`Capture`].
+/// from the same metadata to encode its chunks.
 fn level_array(
     plan: &Plan,
     root: &Path,
+    store: &Arc<CrashSafeStore>,
     options: &OmeZarrOptions,
     level: usize,
     shape: [usize; 3],
@@ -274,8 +218,7 @@ fn level_array(
     let node = ArrayNode::new(plan, options, shape).map_err(|e| invalid(&path, e))?;
     let metadata = node.files(level).map_err(|e| zarr_error(&path, e))?;
     let zarrs = node.zarrs().map_err(|e| zarr_error(&path, e))?;
-    let capture = Arc::new(Capture::default());
-    let array = Array::new_with_metadata(capture.clone(), &format!("/{level}"), zarrs)
+    let array = Array::new_with_metadata(store.clone(), &format!("/{level}"), zarrs)
         .map_err(|e| zarr_error(&path, e))?;
     let chunking = Chunking {
         shape,
@@ -285,7 +228,6 @@ fn level_array(
     Ok(LevelArray {
         level,
         array: Arc::new(array),
-        capture,
         metadata,
         slabs: Slabs::new(chunking),
     })
@@ -342,7 +284,7 @@ impl LevelWriter for OmeZarr<'_> {
             }
             std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
             for (key, bytes) in &l.metadata {
-                write_file_shared(&self.root.join(key), &[bytes], self.durable)?;
+                self.store.put(key, bytes)?;
             }
         }
         Ok(())
