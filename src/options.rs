@@ -212,8 +212,13 @@ impl BuildOptions {
             let reason = "must be at least 1 (levels stop once a level is this size)".into();
             return Err(invalid("min_size", "0".into(), reason));
         }
-        if let Some(um) = self.voxel_um.filter(|v| !(v.is_finite() && *v > 0.0)) {
-            let reason = "must be a positive number of micrometres".into();
+        // A kilometre at most: every level's scale (2^L times it) stays a finite number.
+        if let Some(um) = self
+            .voxel_um
+            .filter(|v| !(v.is_finite() && *v > 0.0 && *v <= 1e9))
+        {
+            let reason =
+                "must be a positive number of micrometres, at most 1e9 (a kilometre)".into();
             return Err(invalid("voxel_size", um.to_string(), reason));
         }
         let [z, y, x] = self.zarr.chunks;

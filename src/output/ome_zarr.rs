@@ -2,7 +2,8 @@
 //! 1..L the same pyramid as the TIFF levels, pixel for pixel, as arrays `0`, `1`, ... of one
 //! group with OME-NGFF `multiscales` metadata (0.4 on Zarr v2 by default, 0.5 on Zarr v3).
 //!
-//! The zarrs crate makes the metadata, encodes the chunks and names them; this module decides
+//! ctpyramid writes the metadata from typed values ([`metadata`]); the zarrs crate encodes
+//! the chunks and names them, through a crash-safe store ([`store`]); this module decides
 //! when and where they are written. Slices arrive level by level in ascending order; each
 //! level fills a *slab* one chunk deep (`chunk depth x height x width`), and a full slab goes
 //! to the writer thread, which compresses its chunks on every core (rayon) while the cascade
@@ -17,10 +18,22 @@
 //! metadata is this build's, and in them every chunk row (a chunk depth of slices, all its
 //! chunks) present and decoding; it computes the rest.
 
-//! The options (`Ngff`, `Codec`, `OmeZarrOptions`) are always there; the writer
-//! ([`writer`]) is built with the `ome-zarr` feature (default), which brings in zarrs and
-//! its C codecs (zstd, Blosc).
+//! By concern: typed metadata ([`metadata`]), the crash-safe store ([`store`]), slab
+//! buffering ([`slab`]), the format itself ([`writer`]), what a rerun keeps ([`resume`]) and
+//! the mark of completion ([`complete`]). All of it is built with the `ome-zarr` feature
+//! (default), which brings in zarrs and its C codecs (zstd, Blosc); the options are in
+//! [`crate::options`] either way.
 
+#[cfg(feature = "ome-zarr")]
+mod complete;
+#[cfg(feature = "ome-zarr")]
+mod metadata;
+#[cfg(feature = "ome-zarr")]
+mod resume;
+#[cfg(feature = "ome-zarr")]
+mod slab;
+#[cfg(feature = "ome-zarr")]
+mod store;
 #[cfg(feature = "ome-zarr")]
 mod writer;
 #[cfg(feature = "ome-zarr")]
