@@ -8,9 +8,8 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ctpyramid::discover::Selection;
-use ctpyramid::layout::Depth;
-use ctpyramid::slice::{SliceFile, Stack};
+use ctpyramid::internals::{Sample, SliceFile, Stack};
+use ctpyramid::{BuildOptions, Depth, Selection};
 
 /// Slices read at most from one input (the pages of a multi-page TIFF).
 pub const MAX_SLICES: usize = 16;
@@ -46,7 +45,7 @@ pub fn place(data: &[u8]) -> Option<PathBuf> {
     Some(path)
 }
 
-fn sum_rows<T: ctpyramid::kernel::Sample>(slice: &SliceFile) -> u64 {
+fn sum_rows<T: Sample>(slice: &SliceFile) -> u64 {
     let plane = slice.plane::<T>();
     let mut scratch = Vec::new();
     let mut sum = 0u64;
@@ -80,8 +79,12 @@ pub fn read_stack(path: &Path) -> u64 {
 
 /// `inspect` of the folder holding the one file.
 pub fn inspect_dir(dir: &Path) {
-    if let Ok(report) = ctpyramid::inspect::inspect(dir, &Selection::All, 4) {
-        black_box(report.to_text());
+    let options = BuildOptions {
+        selection: Selection::All,
+        min_size: 4,
+        ..BuildOptions::new(dir)
+    };
+    if let Ok(report) = ctpyramid::inspect(&options) {
         black_box(report.to_json());
     }
 }
