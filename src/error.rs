@@ -17,6 +17,9 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
+        /// The option that would get past it, which each front end names as its users
+        /// write it (not part of the message).
+        hint: Option<Hint>,
     },
 
     /// A slice that does not match the first one (often two scans in one folder).
@@ -79,12 +82,35 @@ pub enum Error {
     },
 }
 
+/// A way past an [`Error::BadInput`] by an option, for the front ends to name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// Numbers of the selected range have no file: `skip_missing` leaves them out,
+    /// `all_images` takes every image file instead.
+    SkipMissing,
+    /// Two files carry one number: a `prefix` pattern selects the slices by name.
+    Prefix,
+}
+
 impl Error {
     /// An [`Error::BadInput`] of the file `path`.
     pub fn bad_input(path: &Path, reason: impl Into<String>) -> Self {
         Error::BadInput {
             path: path.to_path_buf(),
             reason: reason.into(),
+            hint: None,
+        }
+    }
+
+    /// The same error with a [`Hint`] (for an [`Error::BadInput`]).
+    pub fn with_hint(self, with: Hint) -> Self {
+        match self {
+            Error::BadInput { path, reason, .. } => Error::BadInput {
+                path,
+                reason,
+                hint: Some(with),
+            },
+            other => other,
         }
     }
 
@@ -107,9 +133,10 @@ impl Error {
     /// The same error about page `page` of a multi-page file.
     pub fn in_page(self, page: usize) -> Self {
         match self {
-            Error::BadInput { path, reason } => Error::BadInput {
+            Error::BadInput { path, reason, hint } => Error::BadInput {
                 path,
                 reason: format!("page {page}: {reason}"),
+                hint,
             },
             other => other,
         }

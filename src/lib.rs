@@ -55,7 +55,7 @@ pub use bench::{bench, BenchOptions, Method, Report as BenchReport, Timing};
 pub use choice::Choice;
 pub use demo::write_phantom;
 pub use engine::{build, plan_shards, survey, LevelFound, ShardPlan, Survey};
-pub use error::{Error, Result};
+pub use error::{Error, Hint, Result};
 pub use events::{Event, Outputs, Summary};
 pub use input::{
     FileScaleKind, Pattern, ReadMode, Selection, SelectionParts, SkyScanLog, VoxelSource,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use ctpyramid::Error;
+use ctpyramid::{Error, Hint};
 use pyo3::exceptions::{PyException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -33,6 +33,16 @@ fn errno_of(source: &std::io::Error) -> i32 {
     })
 }
 
+/// A [`Hint`] in Python's words.
+fn option_hint(hint: Hint) -> &'static str {
+    match hint {
+        Hint::SkipMissing => "skip_missing=True leaves them out, all_images=True takes every image",
+        Hint::Prefix => {
+            "prefix=..., with ext, first, last and index_length, selects slices by name"
+        }
+    }
+}
+
 /// The library's error as the exception the docs promise: `OSError` (errno, filename) for
 /// the file system, `SliceError` (a `ValueError`, filename) for a slice, `ValueError` for
 /// options, `Cancelled`. Every message is the CLI's, naming the file.
@@ -55,7 +65,13 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
         }
         Error::NoSlices { dir } => os_error(2, dir),
         Error::BadInput { path, .. } | Error::Mismatch { path, .. } => {
-            let err = SliceError::new_err(message.clone());
+            let message = match &error {
+                Error::BadInput {
+                    hint: Some(hint), ..
+                } => format!("{message} ({})", option_hint(*hint)),
+                _ => message.clone(),
+            };
+            let err = SliceError::new_err(message);
             // Only fails if the exception object cannot take attributes, which it can.
             let _ = err
                 .value(py)

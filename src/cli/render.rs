@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ctpyramid::{
-    describe_levels, BenchReport, BuildOptions, Error, OutputFormat, Outputs, PyramidState,
+    describe_levels, BenchReport, BuildOptions, Error, Hint, OutputFormat, Outputs, PyramidState,
     Recorded, Report, ShardPlan, Summary, Survey,
 };
 
@@ -78,7 +78,11 @@ pub fn error(e: &Error, input: Option<&Path>) -> String {
         e => e.to_string(),
     };
     let hint = match e {
-        Error::BadInput { .. } | Error::Mismatch { .. } => {
+        Error::BadInput {
+            hint: Some(hint), ..
+        } => Some(option_hint(*hint).to_string()),
+        // A slice that is there but cannot be used: inspect lists every such slice.
+        Error::BadInput { path, .. } | Error::Mismatch { path, .. } if path.is_file() => {
             input.map(|dir| format!("`ctpyramid inspect {}` lists every problem", dir.display()))
         }
         Error::Write { source, .. } if unwritable(source) => {
@@ -89,6 +93,14 @@ pub fn error(e: &Error, input: Option<&Path>) -> String {
     match hint {
         Some(hint) => format!("ctpyramid: error: {line} ({hint})"),
         None => format!("ctpyramid: error: {line}"),
+    }
+}
+
+/// A [`Hint`] in the command line's words.
+fn option_hint(hint: Hint) -> &'static str {
+    match hint {
+        Hint::SkipMissing => "--skip-missing leaves them out, --all-images takes every image",
+        Hint::Prefix => "--prefix selects slices by name",
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::names::{MAX_SLICES, SLICE_EXTENSIONS};
 use super::skyscan::{self, LogFile, SkyScanLog};
-use crate::error::{Error, Result};
+use crate::error::{Error, Hint, Result};
 
 /// Which files of the folder are the slices.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -382,11 +382,11 @@ fn most_common_numbered(folder: &Folder, skip_missing: bool) -> Result<Listing> 
             return Err(Error::bad_input(
                 pair[1].path,
                 format!(
-                    "numbered {} like {}: which one is the slice would be a guess (--prefix \
-                     selects slices by name)",
+                    "numbered {} like {}: which one is the slice would be a guess",
                     pair[1].number, pair[0].name
                 ),
-            ));
+            )
+            .with_hint(Hint::Prefix));
         }
     }
     let (first, last) = match (files.first(), files.last()) {
@@ -409,11 +409,11 @@ fn most_common_numbered(folder: &Folder, skip_missing: bool) -> Result<Listing> 
         return Err(Error::bad_input(
             &folder.dir.join(name),
             format!(
-                "missing: {missing} of the numbers {first}..{last} of {pattern} {} no file \
-                 (--skip-missing leaves them out, --all-images takes every image)",
+                "missing: {missing} of the numbers {first}..{last} of {pattern} {} no file",
                 has(missing)
             ),
-        ));
+        )
+        .with_hint(Hint::SkipMissing));
     }
     let mut rule = format!(
         "slices {pattern}, {first}..{last}: the most common numbered name, {} of the {} images",
@@ -589,12 +589,12 @@ impl Folder {
             return Err(Error::bad_input(
                 &self.dir.join(format!("{}.{ext}", name(gap))),
                 format!(
-                    "missing: {} of the {} slices {first}..{last} do not exist (--skip-missing \
-                     leaves them out)",
+                    "missing: {} of the {} slices {first}..{last} do not exist",
                     missing.len(),
                     missing.len() + files.len(),
                 ),
-            ));
+            )
+            .with_hint(Hint::SkipMissing));
         }
         if files.is_empty() {
             return Err(Error::NoSlices {
