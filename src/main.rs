@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use cli::args::{Cli, Command, OutputArgs, SelectArgs, ZarrArgs};
+use cli::args::{BenchCmd, Cli, Command, DemoCmd, InspectCmd, OutputArgs, PlanCmd};
 use cli::progress::Reporter;
 use cli::{render, say};
 use ctpyramid::platform::Interrupts;
@@ -22,75 +22,29 @@ fn main() -> ExitCode {
     };
     let signals = Interrupts::install();
     ctpyramid::platform::install_fault_handler();
-    let (result, input) = match cli.command {
-        Command::Build {
-            dir,
-            select,
-            output,
-            slices,
-        } => (build(&dir, &select, &output, slices, &signals), Some(dir)),
-        Command::Inspect {
-            path,
-            json,
-            min_size,
-            out,
-            format,
-            zarr,
-            voxel_size,
-            select,
-        } => {
-            let options = |selection| BuildOptions {
-                selection,
-                min_size,
-                out,
-                format,
-                zarr: zarr.options(),
-                voxel_um: voxel_size,
-                ..BuildOptions::new(&path)
-            };
-            match inspect(select.selection().map(options), json) {
-                Ok(code) => return code,
-                Err(e) => (Err(e), Some(path)),
-            }
-        }
-        Command::Bench {
-            dir,
-            runs,
-            cold,
-            json,
-            select,
-        } => (bench(&dir, runs, cold, json, &select), Some(dir)),
-        Command::Plan {
-            dir,
-            shards,
-            min_size,
-            out,
-            voxel_size,
-            format,
-            zarr,
-            slurm,
-            select,
-        } => {
-            let plan = PlanArgs {
-                min_size,
-                out,
-                voxel_size,
-                format,
-                zarr: &zarr,
-            };
-            (plan_shards(&dir, shards, &plan, slurm, &select), Some(dir))
-        }
-        Command::Demo {
-            dir,
-            slices,
-            size,
-            output,
-        } => (demo(dir, slices, size, &output, &signals), None),
+    let result = match &cli.command {
+        Command::Build(build) => build
+            .options()
+            .and_then(|options| run_build(&options, &build.output, &signals))
+            .map(|_| ()),
+        Command::Inspect(inspect) => return report(self::inspect(inspect), &cli.command, &signals),
+        Command::Bench(bench) => self::bench(bench),
+        Command::Plan(plan) => plan_shards(plan),
+        Command::Demo(demo) => self::demo(demo, &signals),
     };
+    report(result.map(|()| ExitCode::SUCCESS), &cli.command, &signals)
+}
+
+/// The exit code of a command's result; an error is printed first, as one line.
+fn report(
+    result: ctpyramid::Result<ExitCode>,
+    command: &Command,
+    signals: &Interrupts,
+) -> ExitCode {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", render::error(&e, input.as_deref()));
+            eprintln!("{}", render::error(&e, command.input()));
             match e {
                 ctpyramid::Error::Cancelled => ExitCode::from(signals.exit_code()),
                 e => ExitCode::from(e.exit_code() as u8),
@@ -110,21 +64,6 @@ fn usage_error(e: clap::Error) -> ExitCode {
         }
     }
     ExitCode::from(e.exit_code() as u8)
-}
-
-/// `build`: the pyramid of `dir`, with a bar or JSON lines as it goes and a summary.
-fn build(
-    dir: &Path,
-    select: &SelectArgs,
-    output: &OutputArgs,
-    slices: Option<(usize, Option<usize>)>,
-    signals: &Interrupts,
-) -> ctpyramid::Result<()> {
-    let options = BuildOptions {
-        slices,
-        ..output.options(dir.to_path_buf(), select.selection()?)
-    };
-    run_build(&options, output, signals).map(|_| ())
 }
 
 /// Runs a build with the output options' threads and progress, then prints its summary.
@@ -159,9 +98,9 @@ fn run_build(
 }
 
 /// `inspect`: the report, as text or JSON; exit code 1 when `build` would refuse a slice.
-fn inspect(options: ctpyramid::Result<BuildOptions>, json: bool) -> ctpyramid::Result<ExitCode> {
-    let report = ctpyramid::inspect(&options?)?;
-    match json {
+fn inspect(args: &InspectCmd) -> ctpyramid::Result<ExitCode> {
+    let report = ctpyramid::inspect(&args.options()?)?;
+    match args.json {
         true => say(&format!("{:#}", report.to_json())),
         false => say(&render::report(&report)),
     }
@@ -172,55 +111,26 @@ fn inspect(options: ctpyramid::Result<BuildOptions>, json: bool) -> ctpyramid::R
 }
 
 /// `bench`: every way of reading, timed.
-fn bench(
-    dir: &Path,
-    runs: usize,
-    cold: bool,
-    json: bool,
-    select: &SelectArgs,
-) -> ctpyramid::Result<()> {
+fn bench(args: &BenchCmd) -> ctpyramid::Result<()> {
     let options = BenchOptions {
-        runs,
-        cold,
-        selection: select.selection()?,
-        ..BenchOptions::new(dir)
+        runs: args.runs,
+        cold: args.cold,
+        selection: args.select.selection()?,
+        ..BenchOptions::new(&args.dir)
     };
     let report = ctpyramid::bench(&options)?;
-    match json {
+    match args.json {
         true => say(&report.to_json().to_string()),
-        false => say(&render::bench(&report, runs)),
+        false => say(&render::bench(&report, args.runs)),
     }
     Ok(())
 }
 
-/// The build options `plan` passes on to every shard.
-struct PlanArgs<'a> {
-    min_size: usize,
-    out: Option<PathBuf>,
-    voxel_size: Option<f64>,
-    format: OutputFormat,
-    zarr: &'a ZarrArgs,
-}
-
 /// `plan`: the shards, and the Slurm job array that builds them.
-fn plan_shards(
-    dir: &Path,
-    shards: usize,
-    args: &PlanArgs,
-    slurm: bool,
-    select: &SelectArgs,
-) -> ctpyramid::Result<()> {
-    let options = BuildOptions {
-        selection: select.selection()?,
-        min_size: args.min_size,
-        out: args.out.clone(),
-        voxel_um: args.voxel_size,
-        format: args.format,
-        zarr: args.zarr.options(),
-        ..BuildOptions::new(dir)
-    };
-    let plan = ctpyramid::plan_shards(&options, shards)?;
-    match slurm {
+fn plan_shards(args: &PlanCmd) -> ctpyramid::Result<()> {
+    let options = args.options()?;
+    let plan = ctpyramid::plan_shards(&options, args.shards)?;
+    match args.slurm {
         true => say(&plan.slurm_script(&options)),
         false => say(&render::shards(&options, &plan)),
     }
@@ -228,14 +138,9 @@ fn plan_shards(
 }
 
 /// `demo`: a phantom stack written, then built; removed after unless `dir` is given.
-fn demo(
-    dir: Option<PathBuf>,
-    slices: usize,
-    size: usize,
-    output: &OutputArgs,
-    signals: &Interrupts,
-) -> ctpyramid::Result<()> {
-    let (dir, _cleanup) = match dir {
+fn demo(args: &DemoCmd, signals: &Interrupts) -> ctpyramid::Result<()> {
+    let (slices, size, output) = (args.slices, args.size, &args.output);
+    let (dir, _cleanup) = match args.dir.clone() {
         Some(dir) => (dir, None),
         None => {
             let tmp = TempDir::new()?;

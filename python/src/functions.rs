@@ -88,6 +88,21 @@ pub(crate) fn inspect(
     Ok(to_py(py, &report.to_json())?.unbind())
 }
 
+/// The shards of a build of `input` with the keyword `options`, and those options.
+fn shard_plan(
+    py: Python<'_>,
+    input: PathBuf,
+    shards: &Bound<'_, PyAny>,
+    options: &Bound<'_, PyDict>,
+) -> PyResult<(ctpyramid::ShardPlan, BuildOptions)> {
+    let shards: usize = int("shards", shards)?;
+    let (o, _) = build_options(input, options)?;
+    let plan = py
+        .detach(|| ctpyramid::plan_shards(&o, shards))
+        .map_err(|e| to_pyerr(py, e))?;
+    Ok((plan, o))
+}
+
 /// See `ctpyramid.plan`.
 #[pyfunction]
 #[pyo3(signature = (input, shards, options))]
@@ -97,11 +112,7 @@ pub(crate) fn plan(
     shards: &Bound<'_, PyAny>,
     options: &Bound<'_, PyDict>,
 ) -> PyResult<Py<PyAny>> {
-    let shards: usize = int("shards", shards)?;
-    let (o, _) = build_options(input, options)?;
-    let plan = py
-        .detach(|| ctpyramid::plan_shards(&o, shards))
-        .map_err(|e| to_pyerr(py, e))?;
+    let (plan, _) = shard_plan(py, input, shards, options)?;
     Ok(to_py(py, &ctpyramid::progress::shards(&plan.ranges))?.unbind())
 }
 
@@ -114,10 +125,6 @@ pub(crate) fn slurm_script(
     shards: &Bound<'_, PyAny>,
     options: &Bound<'_, PyDict>,
 ) -> PyResult<String> {
-    let shards: usize = int("shards", shards)?;
-    let (o, _) = build_options(input, options)?;
-    let plan = py
-        .detach(|| ctpyramid::plan_shards(&o, shards))
-        .map_err(|e| to_pyerr(py, e))?;
+    let (plan, o) = shard_plan(py, input, shards, options)?;
     Ok(plan.slurm_script(&o))
 }

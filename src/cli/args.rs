@@ -34,110 +34,180 @@ pub enum Command {
     /// Build the pyramid of a folder of slices into <DIR>/.thumbnail/<level>/<k>.tif, or with
     /// --format ome-zarr into one OME-Zarr store <DIR>.ome.zarr beside the folder
     #[command(after_help = EXIT_CODES)]
-    Build {
-        /// Folder of slice images (TIFF, BMP, PNG, JPEG; subfolders are not searched), or one
-        /// multi-page TIFF
-        dir: PathBuf,
-        #[command(flatten)]
-        select: SelectArgs,
-        #[command(flatten)]
-        output: OutputArgs,
-        /// Build only the outputs that depend on input slices A..B (B excluded; `A..` to the
-        /// end), aligned to 2^levels: one shard of a build split across machines
-        /// (`ctpyramid plan --shards N` prints the ranges)
-        #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_slices)]
-        slices: Option<(usize, Option<usize>)>,
-    },
+    Build(BuildCmd),
     /// Describe a stack and how `build` would read it without writing anything: which files
     /// are slices by which rule and why, the files left out, the scanner and software of a
     /// SkyScan log, the voxel size and its source, format, size, zero-copy or decoded,
     /// levels, the pyramid already there, problems. Exits 1 if `build` would refuse a slice.
-    Inspect {
-        /// Folder of slices, or a multi-page TIFF
-        path: PathBuf,
-        /// Print JSON (with every slice) instead of text
-        #[arg(long)]
-        json: bool,
-        /// As for build (a TIFF pyramid's state is read against what its pyramid.json records)
-        #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
-        min_size: usize,
-        /// Where to look for the pyramid [default: as build writes it]
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// As for build: which output to look for. With ome-zarr, the store's state is what
-        /// build with the same options (--out, --ngff, --codec, --chunks, --min-size,
-        /// --voxel-size) would find: complete, out of date, or incomplete with what a rerun
-        /// computes
-        #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
-        format: OutputFormat,
-        #[command(flatten)]
-        zarr: ZarrArgs,
-        /// As for build (it decides the voxel size an OME-Zarr store records)
-        #[arg(long, value_name = "UM")]
-        voxel_size: Option<f64>,
-        #[command(flatten)]
-        select: SelectArgs,
-    },
+    Inspect(InspectCmd),
     /// Measure how fast each way of reading (mmap, buffered, the tiff crate's full decode)
     /// reads and reduces a stack, against a plain sequential read of its files; writes nothing
-    Bench {
-        /// Folder of slices, or a multi-page TIFF
-        dir: PathBuf,
-        /// Runs of each method; the median is reported
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Drop the files from the page cache before every run (posix_fadvise, no root
-        /// needed), to measure the disk rather than memory. Linux only
-        #[arg(long)]
-        cold: bool,
-        /// Print JSON instead of a table
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        select: SelectArgs,
-    },
+    Bench(BenchCmd),
     /// Print how a build splits into N aligned shards for a cluster (--slices ranges, and a
     /// Slurm job array script), without writing anything
-    Plan {
-        /// Folder of slices, or a multi-page TIFF
-        dir: PathBuf,
-        /// Number of shards
-        #[arg(long, default_value_t = 1)]
-        shards: usize,
-        /// As for build
-        #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
-        min_size: usize,
-        /// As for build: passed to every shard
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// As for build: passed to every shard
-        #[arg(long, value_name = "UM")]
-        voxel_size: Option<f64>,
-        /// As for build: passed to every shard (OME-Zarr shards align to chunk depth x 2^levels)
-        #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
-        format: OutputFormat,
-        #[command(flatten)]
-        zarr: ZarrArgs,
-        /// Print only the Slurm job array script (`plan ... --slurm > job.sbatch`)
-        #[arg(long)]
-        slurm: bool,
-        #[command(flatten)]
-        select: SelectArgs,
-    },
+    Plan(PlanCmd),
     /// Write a synthetic CT phantom stack to a folder and build its pyramid
-    Demo {
-        /// Where to write the stack (default: a new folder in the system temp dir, removed after)
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Number of slices
-        #[arg(long, default_value_t = 256)]
-        slices: usize,
-        /// Width and height of each slice
-        #[arg(long, default_value_t = 1024)]
-        size: usize,
-        #[command(flatten)]
-        output: OutputArgs,
-    },
+    Demo(DemoCmd),
+}
+
+impl Command {
+    /// The stack the command reads, named in the hints of errors.
+    pub fn input(&self) -> Option<&std::path::Path> {
+        match self {
+            Command::Build(c) => Some(&c.dir),
+            Command::Inspect(c) => Some(&c.path),
+            Command::Bench(c) => Some(&c.dir),
+            Command::Plan(c) => Some(&c.dir),
+            Command::Demo(_) => None,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct BuildCmd {
+    /// Folder of slice images (TIFF, BMP, PNG, JPEG; subfolders are not searched), or one
+    /// multi-page TIFF
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Build only the outputs that depend on input slices A..B (B excluded; `A..` to the
+    /// end), aligned to 2^levels: one shard of a build split across machines
+    /// (`ctpyramid plan --shards N` prints the ranges)
+    #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_slices)]
+    pub slices: Option<(usize, Option<usize>)>,
+}
+
+#[derive(clap::Args)]
+pub struct InspectCmd {
+    /// Folder of slices, or a multi-page TIFF
+    pub path: PathBuf,
+    /// Print JSON (with every slice) instead of text
+    #[arg(long)]
+    pub json: bool,
+    /// As for build (a TIFF pyramid's state is read against what its pyramid.json records)
+    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
+    pub min_size: usize,
+    /// Where to look for the pyramid [default: as build writes it]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// As for build: which output to look for. With ome-zarr, the store's state is what
+    /// build with the same options (--out, --ngff, --codec, --chunks, --min-size,
+    /// --voxel-size) would find: complete, out of date, or incomplete with what a rerun
+    /// computes
+    #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub zarr: ZarrArgs,
+    /// As for build (it decides the voxel size an OME-Zarr store records)
+    #[arg(long, value_name = "UM")]
+    pub voxel_size: Option<f64>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+impl BuildCmd {
+    /// The library's options for this build.
+    pub fn options(&self) -> ctpyramid::Result<BuildOptions> {
+        Ok(BuildOptions {
+            slices: self.slices,
+            ..self
+                .output
+                .options(self.dir.clone(), self.select.selection()?)
+        })
+    }
+}
+
+impl InspectCmd {
+    /// The options of the build whose output is surveyed.
+    pub fn options(&self) -> ctpyramid::Result<BuildOptions> {
+        Ok(BuildOptions {
+            selection: self.select.selection()?,
+            min_size: self.min_size,
+            out: self.out.clone(),
+            format: self.format,
+            zarr: self.zarr.options(),
+            voxel_um: self.voxel_size,
+            ..BuildOptions::new(&self.path)
+        })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct BenchCmd {
+    /// Folder of slices, or a multi-page TIFF
+    pub dir: PathBuf,
+    /// Runs of each method; the median is reported
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Drop the files from the page cache before every run (posix_fadvise, no root
+    /// needed), to measure the disk rather than memory. Linux only
+    #[arg(long)]
+    pub cold: bool,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(clap::Args)]
+pub struct PlanCmd {
+    /// Folder of slices, or a multi-page TIFF
+    pub dir: PathBuf,
+    /// Number of shards
+    #[arg(long, default_value_t = 1)]
+    pub shards: usize,
+    /// As for build
+    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
+    pub min_size: usize,
+    /// As for build: passed to every shard
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// As for build: passed to every shard
+    #[arg(long, value_name = "UM")]
+    pub voxel_size: Option<f64>,
+    /// As for build: passed to every shard (OME-Zarr shards align to chunk depth x 2^levels)
+    #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub zarr: ZarrArgs,
+    /// Print only the Slurm job array script (`plan ... --slurm > job.sbatch`)
+    #[arg(long)]
+    pub slurm: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+impl PlanCmd {
+    /// The options every shard builds with (but its range).
+    pub fn options(&self) -> ctpyramid::Result<BuildOptions> {
+        Ok(BuildOptions {
+            selection: self.select.selection()?,
+            min_size: self.min_size,
+            out: self.out.clone(),
+            voxel_um: self.voxel_size,
+            format: self.format,
+            zarr: self.zarr.options(),
+            ..BuildOptions::new(&self.dir)
+        })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct DemoCmd {
+    /// Where to write the stack (default: a new folder in the system temp dir, removed after)
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Number of slices
+    #[arg(long, default_value_t = 256)]
+    pub slices: usize,
+    /// Width and height of each slice
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Which files of the folder are slices. By default a SkyScan reconstruction log in the folder
@@ -317,13 +387,13 @@ mod tests {
     fn defaults_parse_and_choices_take_their_names() {
         let cli = Cli::try_parse_from(["ctpyramid", "build", "scan", "--layout", "stack"]);
         let Ok(Cli {
-            command: Command::Build { output, .. },
+            command: Command::Build(build),
         }) = cli
         else {
             panic!("build did not parse");
         };
-        assert_eq!(output.layout, TiffLayout::Stack);
-        assert_eq!(output.zarr.options(), OmeZarrOptions::default());
+        assert_eq!(build.output.layout, TiffLayout::Stack);
+        assert_eq!(build.output.zarr.options(), OmeZarrOptions::default());
         let demo = Cli::try_parse_from(["ctpyramid", "demo", "--slices", "8", "--size", "64"]);
         assert!(demo.is_ok());
         assert!(Cli::try_parse_from(["ctpyramid", "build", "scan", "--ngff", "0.6"]).is_err());

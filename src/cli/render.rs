@@ -292,3 +292,48 @@ pub fn bench(report: &BenchReport, runs: usize) -> String {
     }
     lines.join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn errors_name_options_as_flags_and_hint_at_the_next_step() {
+        let dir = Path::new("scan");
+        let invalid = Error::invalid("min_size", 0, "must be at least 1");
+        assert_eq!(
+            error(&invalid, Some(dir)),
+            "ctpyramid: error: --min-size 0: must be at least 1"
+        );
+        let denied = Error::write(
+            Path::new("/scans/.thumbnail"),
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        let line = error(&denied, Some(dir));
+        assert!(line.ends_with("(--out DIR writes elsewhere)"), "{line}");
+        let missing = Error::bad_input(Path::new("scan/s3.tif"), "missing: 1 of 5 has no file")
+            .with_hint(Hint::SkipMissing);
+        let line = error(&missing, Some(dir));
+        assert!(
+            line.ends_with("(--skip-missing leaves them out, --all-images takes every image)"),
+            "{line}"
+        );
+        let full = Error::Write {
+            path: PathBuf::from("out"),
+            source: std::io::Error::other("No space left on device"),
+        };
+        assert!(
+            !error(&full, Some(dir)).contains("hint"),
+            "no hint for a full disk"
+        );
+        assert_eq!(error(&full, Some(dir)).lines().count(), 1);
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(1, "slice"), "1 slice");
+        assert_eq!(count(0, "level"), "0 levels");
+        assert_eq!(count(2, "chunk file"), "2 chunk files");
+    }
+}
