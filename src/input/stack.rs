@@ -264,12 +264,13 @@ impl Drop for Opener {
 }
 
 #[cfg(test)]
+// Both read the process's memory map from /proc.
+#[cfg(target_os = "linux")]
 mod tests {
     use super::*;
     use std::fs::File;
 
     /// Resident bytes (`Rss`) of the mapping of this process that starts at `start`.
-    #[cfg(target_os = "linux")]
     fn rss_of_map_at(start: usize) -> usize {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let mut lines = smaps.lines();
@@ -291,7 +292,6 @@ mod tests {
         panic!("no mapping at {start:#x}");
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn counting_the_pages_of_a_multi_page_file_leaves_no_page_mapped() {
         use ::tiff::encoder::{colortype::Gray16, TiffEncoder};
@@ -315,7 +315,6 @@ mod tests {
         assert!(rss < 256 << 10, "{rss} bytes of the map still resident");
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
     fn the_pages_of_a_multi_page_file_leave_memory_as_they_are_done() {
         use ::tiff::encoder::{colortype::Gray16, TiffEncoder};
