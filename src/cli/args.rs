@@ -2,7 +2,7 @@
 //! options. The library knows nothing of clap; its choices ([`Choice`]) give their names and
 //! help, and it checks every value (the CLI only parses).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
@@ -39,12 +39,18 @@ pub enum Command {
     /// are slices by which rule and why, the files left out, the scanner and software of a
     /// SkyScan log, the voxel size and its source, format, size, zero-copy or decoded,
     /// levels, the pyramid already there, problems. Exits 1 if `build` would refuse a slice.
+    ///
+    /// A TIFF pyramid's state is read against what its pyramid.json records; an OME-Zarr
+    /// store's is what build with the same options (--out, --ngff, --codec, --chunks,
+    /// --min-size, --voxel-size) would find: complete, out of date, or incomplete with what a
+    /// rerun computes.
     Inspect(InspectCmd),
     /// Measure how fast each way of reading (mmap, buffered, the tiff crate's full decode)
     /// reads and reduces a stack, against a plain sequential read of its files; writes nothing
     Bench(BenchCmd),
     /// Print how a build splits into N aligned shards for a cluster (--slices ranges, and a
-    /// Slurm job array script), without writing anything
+    /// Slurm job array script), without writing anything. The build options given are passed
+    /// to every shard (OME-Zarr shards align to the chunk depth x 2^levels)
     Plan(PlanCmd),
     /// Write a synthetic CT phantom stack to a folder and build its pyramid
     Demo(DemoCmd),
@@ -86,23 +92,8 @@ pub struct InspectCmd {
     /// Print JSON (with every slice) instead of text
     #[arg(long)]
     pub json: bool,
-    /// As for build (a TIFF pyramid's state is read against what its pyramid.json records)
-    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
-    pub min_size: usize,
-    /// Where to look for the pyramid [default: as build writes it]
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// As for build: which output to look for. With ome-zarr, the store's state is what
-    /// build with the same options (--out, --ngff, --codec, --chunks, --min-size,
-    /// --voxel-size) would find: complete, out of date, or incomplete with what a rerun
-    /// computes
-    #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
-    pub format: OutputFormat,
     #[command(flatten)]
-    pub zarr: ZarrArgs,
-    /// As for build (it decides the voxel size an OME-Zarr store records)
-    #[arg(long, value_name = "UM")]
-    pub voxel_size: Option<f64>,
+    pub target: TargetArgs,
     #[command(flatten)]
     pub select: SelectArgs,
 }
@@ -122,15 +113,8 @@ impl BuildCmd {
 impl InspectCmd {
     /// The options of the build whose output is surveyed.
     pub fn options(&self) -> ctpyramid::Result<BuildOptions> {
-        Ok(BuildOptions {
-            selection: self.select.selection()?,
-            min_size: self.min_size,
-            out: self.out.clone(),
-            format: self.format,
-            zarr: self.zarr.options(),
-            voxel_um: self.voxel_size,
-            ..BuildOptions::new(&self.path)
-        })
+        let selection = self.select.selection()?;
+        Ok(self.target.options(&self.path, selection))
     }
 }
 
@@ -159,20 +143,8 @@ pub struct PlanCmd {
     /// Number of shards
     #[arg(long, default_value_t = 1)]
     pub shards: usize,
-    /// As for build
-    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
-    pub min_size: usize,
-    /// As for build: passed to every shard
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// As for build: passed to every shard
-    #[arg(long, value_name = "UM")]
-    pub voxel_size: Option<f64>,
-    /// As for build: passed to every shard (OME-Zarr shards align to chunk depth x 2^levels)
-    #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
-    pub format: OutputFormat,
     #[command(flatten)]
-    pub zarr: ZarrArgs,
+    pub target: TargetArgs,
     /// Print only the Slurm job array script (`plan ... --slurm > job.sbatch`)
     #[arg(long)]
     pub slurm: bool,
@@ -183,15 +155,43 @@ pub struct PlanCmd {
 impl PlanCmd {
     /// The options every shard builds with (but its range).
     pub fn options(&self) -> ctpyramid::Result<BuildOptions> {
-        Ok(BuildOptions {
-            selection: self.select.selection()?,
+        let selection = self.select.selection()?;
+        Ok(self.target.options(&self.dir, selection))
+    }
+}
+
+/// What decides a build's output, for the commands that look at one (`inspect`) or plan one
+/// (`plan`): each option as for build.
+#[derive(clap::Args)]
+pub struct TargetArgs {
+    /// As for build [default: <DIR>/.thumbnail, or <DIR>.ome.zarr with --format ome-zarr]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// As for build
+    #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub zarr: ZarrArgs,
+    /// As for build
+    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
+    pub min_size: usize,
+    /// As for build (it decides the voxel size the outputs record)
+    #[arg(long, value_name = "UM")]
+    pub voxel_size: Option<f64>,
+}
+
+impl TargetArgs {
+    /// The options of a build of `dir` with `selection`.
+    fn options(&self, dir: &Path, selection: Selection) -> BuildOptions {
+        BuildOptions {
+            selection,
             min_size: self.min_size,
             out: self.out.clone(),
             voxel_um: self.voxel_size,
             format: self.format,
             zarr: self.zarr.options(),
-            ..BuildOptions::new(&self.dir)
-        })
+            ..BuildOptions::new(dir)
+        }
     }
 }
 
