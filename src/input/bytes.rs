@@ -133,7 +133,7 @@ pub(super) fn map(file: &File, len: usize, access: Access) -> Option<Mmap> {
     // SAFETY: the map is read-only and private to this process; ctpyramid never writes input
     // files. Another process truncating the file while it is mapped makes reads of the lost
     // pages fault (SIGBUS): the length was read just above and every access is checked
-    // against it, and the map is registered with the SIGBUS handler (`crate::sigbus`), which
+    // against it, and the map is registered with the SIGBUS handler (`crate::platform::sigbus`), which
     // turns such a fault into an error naming the file instead of a crash.
     let map = unsafe { MmapOptions::new().len(len).map(file) }.ok()?;
     platform::advise_map(&map, access);

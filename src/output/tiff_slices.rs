@@ -1,6 +1,6 @@
 //! CTHarvester's layout: `<out>/<L>/<k:06>.tif`, one baseline uncompressed TIFF a slice
 //! (`--layout slices`, the default). Each file is created at its final size, its header
-//! ([`crate::encode`]) naming the inputs it was computed from, and written whole by the
+//! ([`super::tiff_header`]) naming the inputs it was computed from, and written whole by the
 //! writer thread from a buffer (or, `--writer mapped`, mapped and filled in place), under a
 //! temporary name then renamed. `pyramid.json` beside the levels marks the pyramid complete.
 

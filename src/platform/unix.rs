@@ -1,4 +1,4 @@
-//! Linux and macOS. The Linux paths are the ones measured in README "Performance".
+//! Linux and macOS. The Linux paths are the ones measured in docs/performance.md.
 
 use std::fs::File;
 use std::io;
