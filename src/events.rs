@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::options::{OmeZarrOptions, OutputFormat};
+use crate::pixel::Depth;
 use crate::plan::Plan;
+use crate::region::Region;
 
 /// What a build reports as it goes, for progress displays.
 #[derive(Debug)]
@@ -38,7 +40,27 @@ pub enum Event<'a> {
         /// How the OME-Zarr store is written (`format` OmeZarr).
         zarr: Option<&'a OmeZarrOptions>,
     },
-    /// Input slice `index` (from 0) was read and reduced into level 1.
+    /// A read or a crop of a box is about to start: this is what will be read.
+    CropPlanned {
+        /// The stack.
+        input: &'a Path,
+        /// The level the box is of (0: the input).
+        level: usize,
+        /// The box, in the level's pixels and slices.
+        region: &'a Region,
+        /// The sample type.
+        depth: Depth,
+        /// Where a crop writes its files (none for a read into memory).
+        out: Option<&'a Path>,
+        /// Output files an earlier run of the same crop completed, kept as they are.
+        kept: usize,
+        /// Slices of the box to read.
+        to_read: usize,
+        /// Their pixel bytes in the box.
+        bytes_to_read: u64,
+    },
+    /// Input slice `index` (from 0) was read and reduced into level 1 (a crop: slice `index`
+    /// of its level was read, `bytes` of it in the box).
     SliceRead {
         /// The slice, from 0.
         index: usize,
@@ -100,4 +122,38 @@ pub struct Outputs {
     pub files: usize,
     /// The slices they hold.
     pub slices: usize,
+}
+
+/// What a read or a crop did.
+#[derive(Clone, Debug)]
+pub struct CropSummary {
+    /// The level the box is of (0: the input).
+    pub level: usize,
+    /// The box.
+    pub region: Region,
+    /// The sample type.
+    pub depth: Depth,
+    /// Where the crop's files are (none for a read into memory).
+    pub out: Option<PathBuf>,
+    /// Slices read, and their pixel bytes in the box.
+    pub slices_read: usize,
+    /// See `slices_read`.
+    pub bytes_read: u64,
+    /// Bytes of the files read from disk or the page cache to get them: the bands of rows of
+    /// the box where the pixels are stored plainly, whole files where they are decoded.
+    pub file_bytes_read: u64,
+    /// Bytes of the files the slices are in.
+    pub file_bytes: u64,
+    /// Slices read through a memory map, rows borrowed in place.
+    pub zero_copy_slices: usize,
+    /// Slices decoded (compressed TIFF, PNG, JPEG).
+    pub decoded_slices: usize,
+    /// Files written, and kept from an earlier run of the same crop.
+    pub files_written: usize,
+    /// See `files_written`.
+    pub files_kept: usize,
+    /// The crop's record (`crop.json`), written last.
+    pub record: Option<PathBuf>,
+    /// How long it took.
+    pub elapsed: Duration,
 }

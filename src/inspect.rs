@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::choice::Choice;
-use crate::engine::{resolve_plan, survey, Survey};
+use crate::engine::{as_recorded, resolve_plan, survey, Survey};
 use crate::error::Result;
 use crate::events::Outputs;
 use crate::input::decode::Format;
 use crate::input::{select, SkyScanLog, SliceFile, Stack};
-use crate::options::{BuildOptions, OutputFormat, TiffLayout};
-use crate::output::{manifest, Recorded};
+use crate::options::{BuildOptions, OutputFormat};
+use crate::output::Recorded;
 use crate::pixel::{Encoding, SliceLayout};
 use crate::plan::Plan;
 
@@ -231,34 +230,6 @@ fn probe(
         slices.push((stack.name(index), Ok(kind)));
     }
     (slices, problems, first)
-}
-
-/// The options a survey of `options`' output uses: for a TIFF pyramid with a `pyramid.json`,
-/// its recorded layout, `min_size` and voxel size; a whole build, never a shard, never forced.
-fn as_recorded(options: &BuildOptions) -> BuildOptions {
-    let mut o = BuildOptions {
-        force: false,
-        slices: None,
-        ..options.clone()
-    };
-    if o.format != OutputFormat::Tiff {
-        return o;
-    }
-    let Some(recorded) = manifest::read(&o.out_root()) else {
-        return o;
-    };
-    let text = |key: &str| recorded.get(key).and_then(Value::as_str);
-    if let Some(layout) = text("layout").and_then(|l| TiffLayout::from_name(l).ok()) {
-        o.layout = layout;
-    }
-    if let Some(min) = recorded.get("min_size").and_then(Value::as_u64) {
-        o.min_size = usize::try_from(min).unwrap_or(o.min_size).max(1);
-    }
-    o.voxel_um = recorded
-        .get("voxel_um")
-        .and_then(Value::as_f64)
-        .or(o.voxel_um);
-    o
 }
 
 impl Report {

@@ -35,6 +35,7 @@
 // The layers, bottom first; each uses only those listed before it.
 mod bench;
 mod choice;
+mod crop;
 mod demo;
 mod engine;
 mod error;
@@ -49,14 +50,16 @@ mod plan;
 pub mod platform;
 pub mod progress;
 mod publish;
+mod region;
 mod shard;
 
 pub use bench::{bench, BenchOptions, Method, Report as BenchReport, Timing};
 pub use choice::Choice;
+pub use crop::{crop, CropOptions, ReadOptions, RegionRead};
 pub use demo::write_phantom;
 pub use engine::{build, plan_shards, survey, LevelFound, ShardPlan, Survey};
 pub use error::{Error, Hint, Result};
-pub use events::{Event, Outputs, Summary};
+pub use events::{CropSummary, Event, Outputs, Summary};
 pub use input::{
     FileScaleKind, Pattern, ReadMode, Selection, SelectionParts, SkyScanLog, VoxelSource,
 };
@@ -68,7 +71,7 @@ pub use options::{
 pub use output::Recorded;
 pub use pixel::Depth;
 pub use plan::{describe_levels, Level, Plan, DEFAULT_MIN_SIZE};
-pub use shard::parse as parse_slices;
+pub use region::{parse_range, Region, RegionSpec};
 
 /// The crate's insides, for its own tests, benchmarks and fuzz targets: not an API, and not
 /// kept stable.

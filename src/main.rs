@@ -9,11 +9,14 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use cli::args::{BenchCmd, Cli, Command, DemoCmd, InspectCmd, OutputArgs, PlanCmd};
+use cli::args::{BenchCmd, Cli, Command, CropCmd, DemoCmd, InspectCmd, OutputArgs, PlanCmd};
 use cli::progress::Reporter;
 use cli::{render, say};
 use ctpyramid::platform::Interrupts;
-use ctpyramid::{BenchOptions, BuildOptions, OutputFormat, Selection, Summary, TiffLayout};
+use ctpyramid::{
+    BenchOptions, BuildOptions, CropOptions, OutputFormat, ReadOptions, Selection, Summary,
+    TiffLayout,
+};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Command::Inspect(inspect) => return report(self::inspect(inspect), &cli.command, &signals),
         Command::Bench(bench) => self::bench(bench),
         Command::Plan(plan) => plan_shards(plan),
+        Command::Crop(crop) => self::crop(crop, &signals),
         Command::Demo(demo) => self::demo(demo, &signals),
     };
     report(result.map(|()| ExitCode::SUCCESS), &cli.command, &signals)
@@ -66,21 +70,48 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
+/// `crop`: a box of a level written as files, with a bar or JSON lines, and a summary.
+fn crop(args: &CropCmd, signals: &Interrupts) -> ctpyramid::Result<()> {
+    size_threads(args.threads)?;
+    let options = CropOptions {
+        read: ReadOptions {
+            cancel: Some(signals.cancel()),
+            ..args.options()?.read
+        },
+        ..args.options()?
+    };
+    let mut reporter = Reporter::new(args.progress, args.quiet);
+    let summary = ctpyramid::crop(&options, &mut |event| reporter.event(event));
+    reporter.finish();
+    let summary = summary?;
+    if reporter.json() {
+        say(&ctpyramid::progress::crop_summary(&summary).to_string());
+    } else if !args.quiet {
+        say(&render::crop(&summary));
+    }
+    Ok(())
+}
+
+/// Sizes the kernels' thread pool: this process is the command's, so its pool, which the
+/// OME-Zarr writer's thread compresses on too, is the global one.
+fn size_threads(threads: Option<usize>) -> ctpyramid::Result<()> {
+    if let Some(n) = threads {
+        ctpyramid::check_threads(n)?;
+        // Only fails if a pool exists already, which then serves just as well.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    Ok(())
+}
+
 /// Runs a build with the output options' threads and progress, then prints its summary.
 fn run_build(
     options: &BuildOptions,
     output: &OutputArgs,
     signals: &Interrupts,
 ) -> ctpyramid::Result<Summary> {
-    if let Some(n) = output.threads {
-        ctpyramid::check_threads(n)?;
-        // This process is the build's: its pool, which the OME-Zarr writer's thread
-        // compresses on too, is the global one. Only fails if it exists already, which
-        // then serves just as well.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
+    size_threads(output.threads)?;
     let options = BuildOptions {
         cancel: Some(signals.cancel()),
         ..options.clone()

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::events::{Event, Summary};
+use crate::events::{CropSummary, Event, Summary};
+use crate::region::Region;
 
 /// Turns a build's [`Event`]s into JSON objects, counting what was read on the way: `done`,
 /// `bytes` and `elapsed` of `progress` objects never decrease.
@@ -17,6 +18,8 @@ pub struct JsonEvents {
     total: usize,
     bytes_done: u64,
     bytes_total: u64,
+    /// A read into memory writes no file: each slice read is its progress.
+    progress_on_read: bool,
 }
 
 impl Default for JsonEvents {
@@ -34,6 +37,7 @@ impl JsonEvents {
             total: 0,
             bytes_done: 0,
             bytes_total: 0,
+            progress_on_read: false,
         }
     }
 
@@ -85,33 +89,101 @@ impl JsonEvents {
                     "total_bytes": bytes_to_read,
                 }))
             }
-            Event::SliceRead { bytes, .. } => {
-                self.done += 1;
-                self.bytes_done += bytes;
-                None
-            }
-            Event::SliceWritten { level, index, .. } => {
-                let elapsed = self.start.elapsed().as_secs_f64();
-                let eta = if self.bytes_done > 0 {
-                    elapsed * (self.bytes_total.saturating_sub(self.bytes_done)) as f64
-                        / self.bytes_done as f64
-                } else {
-                    0.0
-                };
+            Event::CropPlanned {
+                input,
+                level,
+                region,
+                depth,
+                out,
+                kept,
+                to_read,
+                bytes_to_read,
+            } => {
+                (self.total, self.bytes_total) = (*to_read, *bytes_to_read);
+                self.progress_on_read = out.is_none();
                 Some(json!({
-                    "event": "progress",
+                    "event": "plan",
+                    "job": if out.is_some() { "crop" } else { "read" },
+                    "input": input.display().to_string(),
                     "level": level,
-                    "slice": index,
-                    "done": self.done,
-                    "total": self.total,
-                    "bytes": self.bytes_done,
-                    "total_bytes": self.bytes_total,
-                    "elapsed": (elapsed * 1000.0).round() / 1000.0,
-                    "eta": (eta * 1000.0).round() / 1000.0,
+                    "box": region_json(region),
+                    "width": region.x.len(),
+                    "height": region.y.len(),
+                    "slices": region.z.len(),
+                    "bits": depth.bits(),
+                    "out": out.map(|o| o.display().to_string()),
+                    "files_kept": kept,
+                    "total": to_read,
+                    "total_bytes": bytes_to_read,
                 }))
             }
+            Event::SliceRead { index, bytes } => {
+                self.done += 1;
+                self.bytes_done += bytes;
+                self.progress_on_read.then(|| self.progress(None, *index))
+            }
+            Event::SliceWritten { level, index, .. } => Some(self.progress(Some(*level), *index)),
         }
     }
+
+    /// A `progress` object: slice `index` (of `level`, for a file written) is done.
+    fn progress(&self, level: Option<usize>, index: usize) -> Value {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let eta = if self.bytes_done > 0 {
+            elapsed * (self.bytes_total.saturating_sub(self.bytes_done)) as f64
+                / self.bytes_done as f64
+        } else {
+            0.0
+        };
+        let mut progress = json!({
+            "event": "progress",
+            "level": level,
+            "slice": index,
+            "done": self.done,
+            "total": self.total,
+            "bytes": self.bytes_done,
+            "total_bytes": self.bytes_total,
+            "elapsed": (elapsed * 1000.0).round() / 1000.0,
+            "eta": (eta * 1000.0).round() / 1000.0,
+        });
+        if level.is_none() {
+            if let Some(o) = progress.as_object_mut() {
+                o.remove("level");
+            }
+        }
+        progress
+    }
+}
+
+/// A box as `{"x": [a, b], "y": [c, d], "z": [e, f]}` (half-open).
+fn region_json(region: &Region) -> Value {
+    json!({
+        "x": [region.x.start, region.x.end],
+        "y": [region.y.start, region.y.end],
+        "z": [region.z.start, region.z.end],
+    })
+}
+
+/// The `done` object of a read or a crop.
+pub fn crop_summary(s: &CropSummary) -> Value {
+    json!({
+        "event": "done",
+        "job": if s.out.is_some() { "crop" } else { "read" },
+        "level": s.level,
+        "box": region_json(&s.region),
+        "bits": s.depth.bits(),
+        "slices_read": s.slices_read,
+        "bytes": s.bytes_read,
+        "file_bytes_read": s.file_bytes_read,
+        "file_bytes": s.file_bytes,
+        "zero_copy_slices": s.zero_copy_slices,
+        "decoded_slices": s.decoded_slices,
+        "files_written": s.files_written,
+        "files_kept": s.files_kept,
+        "elapsed": s.elapsed.as_secs_f64(),
+        "out": s.out.as_ref().map(|p| p.display().to_string()),
+        "record": s.record.as_ref().map(|p| p.display().to_string()),
+    })
 }
 
 /// The `done` object: what a build did.

@@ -16,18 +16,6 @@ pub fn unit(plan: &Plan) -> usize {
     1usize << plan.levels.len().min(usize::BITS as usize - 1)
 }
 
-/// Parses `A..B` (half-open, in input slices) or `A..` (to the end).
-pub fn parse(text: &str) -> Result<(usize, Option<usize>), String> {
-    let bad = || format!("{text:?}: expected A..B (input slices A to B-1) or A..");
-    let (a, b) = text.split_once("..").ok_or_else(bad)?;
-    let a = a.trim().parse().map_err(|_| bad())?;
-    let b = match b.trim() {
-        "" => None,
-        b => Some(b.parse().map_err(|_| bad())?),
-    };
-    Ok((a, b))
-}
-
 /// The input range `a..b` checked against the plan: within the stack and aligned to `u`
 /// ([`unit`], or more), or an error (of the option `slices`) that names the aligned range
 /// covering it.
@@ -108,8 +96,6 @@ mod tests {
         assert!(e.contains("use 8..24"), "{e}");
         assert!(check(&p, 8, 96, None).is_ok());
         assert!(check(&p, 8, 0, Some(101)).is_err());
-        assert_eq!(parse("8..").unwrap(), (8, None));
-        assert!(parse("8-9").is_err());
     }
 
     #[test]

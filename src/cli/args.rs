@@ -8,8 +8,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
 use ctpyramid::{
-    BuildOptions, Choice, Codec, Ngff, OmeZarrOptions, OutputFormat, ReadMode, Selection,
-    SelectionParts, TiffLayout, WriteMode, DEFAULT_MIN_SIZE,
+    BuildOptions, Choice, Codec, CropOptions, Ngff, OmeZarrOptions, OutputFormat, ReadMode,
+    ReadOptions, RegionSpec, Selection, SelectionParts, TiffLayout, WriteMode, DEFAULT_MIN_SIZE,
 };
 
 const EXIT_CODES: &str = "\
@@ -52,6 +52,12 @@ pub enum Command {
     /// Slurm job array script), without writing anything. The build options given are passed
     /// to every shard (OME-Zarr shards align to the chunk depth x 2^levels)
     Plan(PlanCmd),
+    /// Write a box of a level as files: one uncompressed TIFF a slice in OUT (named after the
+    /// input slices at level 0), or one multi-page TIFF, and crop.json (the box, its origin
+    /// in micrometres). Level 0 is the input as build selects it; levels >= 1 are read from
+    /// the pyramid build wrote. Only the rows of the box are read from files stored plainly
+    #[command(after_help = EXIT_CODES)]
+    Crop(CropCmd),
     /// Write a synthetic CT phantom stack to a folder and build its pyramid
     Demo(DemoCmd),
 }
@@ -64,6 +70,7 @@ impl Command {
             Command::Inspect(c) => Some(&c.path),
             Command::Bench(c) => Some(&c.dir),
             Command::Plan(c) => Some(&c.dir),
+            Command::Crop(c) => Some(&c.dir),
             Command::Demo(_) => None,
         }
     }
@@ -81,7 +88,7 @@ pub struct BuildCmd {
     /// Build only the outputs that depend on input slices A..B (B excluded; `A..` to the
     /// end), aligned to 2^levels: one shard of a build split across machines
     /// (`ctpyramid plan --shards N` prints the ranges)
-    #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_slices)]
+    #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_range)]
     pub slices: Option<(usize, Option<usize>)>,
 }
 
@@ -192,6 +199,77 @@ impl TargetArgs {
             zarr: self.zarr.options(),
             ..BuildOptions::new(dir)
         }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct CropCmd {
+    /// Folder of slices, or a multi-page TIFF
+    pub dir: PathBuf,
+    /// Columns A..B-1 of the level [default: all]
+    #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_range)]
+    pub x: Option<(usize, Option<usize>)>,
+    /// Rows C..D-1 of the level [default: all]
+    #[arg(long, value_name = "C..D", value_parser = ctpyramid::parse_range)]
+    pub y: Option<(usize, Option<usize>)>,
+    /// Slices E..F-1 of the level [default: all]
+    #[arg(long, value_name = "E..F", value_parser = ctpyramid::parse_range)]
+    pub z: Option<(usize, Option<usize>)>,
+    /// The level the box is of: 0 the input, 1 the first halving...
+    #[arg(long, default_value_t = 0)]
+    pub level: usize,
+    /// Folder the crop is written to
+    #[arg(long)]
+    pub out: PathBuf,
+    /// One file a slice, or one multi-page TIFF (crop.tif) that ImageJ opens as a z-stack
+    #[arg(long, default_value_t = TiffLayout::default(), value_parser = choice::<TiffLayout>())]
+    pub layout: TiffLayout,
+    /// Where build wrote the pyramid (its --out), for levels >= 1 [default: <DIR>/.thumbnail]
+    #[arg(long, value_name = "ROOT")]
+    pub pyramid: Option<PathBuf>,
+    /// How input files are brought into memory (the crop is identical whatever it is)
+    #[arg(long, default_value_t = ReadMode::default(), value_parser = choice::<ReadMode>())]
+    pub reader: ReadMode,
+    /// Rewrite every file, even those an earlier run of the same crop completed
+    #[arg(long)]
+    pub force: bool,
+    /// Flush every file to disk before giving it its final name
+    #[arg(long)]
+    pub sync: bool,
+    /// Worker threads, 1 to 4 per core [default: one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Progress display
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+impl CropCmd {
+    /// The library's options for this crop.
+    pub fn options(&self) -> ctpyramid::Result<CropOptions> {
+        Ok(CropOptions {
+            read: ReadOptions {
+                selection: self.select.selection()?,
+                level: self.level,
+                region: RegionSpec {
+                    x: self.x,
+                    y: self.y,
+                    z: self.z,
+                },
+                pyramid: self.pyramid.clone(),
+                reader: self.reader,
+                ..ReadOptions::new(&self.dir)
+            },
+            out: self.out.clone(),
+            layout: self.layout,
+            durable: self.sync,
+            force: self.force,
+        })
     }
 }
 

@@ -50,6 +50,7 @@ impl Reporter {
         }
         match event {
             Event::Planned { .. } => self.planned(&event),
+            Event::CropPlanned { .. } => self.crop_planned(&event),
             Event::SliceRead { bytes, .. } => self.bar.inc(bytes),
             Event::SliceWritten { .. } => {}
         }
@@ -58,6 +59,51 @@ impl Reporter {
     /// The build is over: the bar goes.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+
+    fn crop_planned(&mut self, event: &Event) {
+        let Event::CropPlanned {
+            level,
+            region,
+            depth,
+            out,
+            kept,
+            bytes_to_read,
+            ..
+        } = event
+        else {
+            return;
+        };
+        if self.text {
+            let into = out.map_or(String::new(), |o| format!(" -> {}", o.display()));
+            eprintln!(
+                "level {level}, {}: {}x{} x {} {depth}{into}",
+                region.describe(),
+                region.x.len(),
+                region.y.len(),
+                region.z.len()
+            );
+            if *kept > 0 {
+                eprintln!(
+                    "resuming: {} complete from an earlier run (--force rewrites)",
+                    count(*kept, "file")
+                );
+            }
+        }
+        self.show_bar(*bytes_to_read);
+    }
+
+    /// The bar, counting `total` bytes, when it is asked for.
+    fn show_bar(&mut self, total: u64) {
+        if self.mode == Progress::Bar {
+            self.bar.set_length(total);
+            let style = ProgressStyle::with_template(
+                "{bar:40} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta}",
+            );
+            self.bar
+                .set_style(style.unwrap_or_else(|_| ProgressStyle::default_bar()));
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
     }
 
     fn planned(&mut self, event: &Event) {
@@ -122,14 +168,6 @@ impl Reporter {
                 );
             }
         }
-        if self.mode == Progress::Bar {
-            self.bar.set_length(*bytes_to_read);
-            let style = ProgressStyle::with_template(
-                "{bar:40} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta}",
-            );
-            self.bar
-                .set_style(style.unwrap_or_else(|_| ProgressStyle::default_bar()));
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
+        self.show_bar(*bytes_to_read);
     }
 }

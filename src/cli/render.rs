@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use ctpyramid::{
-    describe_levels, BenchReport, BuildOptions, Error, Hint, OutputFormat, Outputs, PyramidState,
-    Recorded, Report, ShardPlan, Summary, Survey,
+    describe_levels, BenchReport, BuildOptions, CropSummary, Error, Hint, OutputFormat, Outputs,
+    PyramidState, Recorded, Report, ShardPlan, Summary, Survey,
 };
 
 /// `1 slice`, `2 slices`.
@@ -62,6 +62,36 @@ pub fn summary(s: &Summary) -> String {
         gb / secs.max(1e-9),
         count(s.files_written, noun),
         s.out_root.display(),
+    )
+}
+
+/// The one line of a crop's summary.
+pub fn crop(s: &CropSummary) -> String {
+    let secs = s.elapsed.as_secs_f64();
+    let out = s
+        .out
+        .as_ref()
+        .map_or(String::new(), |o| o.display().to_string());
+    let read = match s.decoded_slices {
+        0 => format!("{} zero-copy", s.zero_copy_slices),
+        n => format!("{} zero-copy, {n} decoded", s.zero_copy_slices),
+    };
+    let kept = match s.files_kept {
+        0 => String::new(),
+        n => format!(", {n} kept from an earlier run"),
+    };
+    format!(
+        "cropped level {} {} ({}x{} x {}) in {secs:.2} s: {} read ({read}), {:.3} GB of \
+         files read for {:.3} GB in the box; {} written to {out}{kept}",
+        s.level,
+        s.region.describe(),
+        s.region.x.len(),
+        s.region.y.len(),
+        s.region.z.len(),
+        count(s.slices_read, "slice"),
+        s.file_bytes_read as f64 / 1e9,
+        s.bytes_read as f64 / 1e9,
+        count(s.files_written, "file"),
     )
 }
 

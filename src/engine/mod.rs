@@ -17,11 +17,12 @@ use crate::options::{BuildOptions, OutputFormat};
 use crate::output::{Check, LevelWriter, Recorded};
 use crate::publish;
 
+pub(crate) use prepare::Prepared;
 pub(crate) use prepare::{prepare, resolve_plan};
+pub(crate) use resume::{as_recorded, survey_of};
 pub use resume::{survey, LevelFound, Survey};
 pub use shards::{plan_shards, ShardPlan};
 
-use prepare::Prepared;
 use resume::{Done, Found};
 
 /// Builds the pyramid of the stack in `options.input`.

@@ -5,10 +5,14 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use super::prepare::prepare;
+use serde_json::Value;
+
+use super::prepare::{prepare, Prepared};
+use crate::choice::Choice;
 use crate::error::Result;
 use crate::events::Outputs;
 use crate::options::{BuildOptions, OmeZarrOptions, OutputFormat, TiffLayout};
+use crate::output::manifest;
 use crate::output::{Check, LevelWriter, Recorded, Scan};
 use crate::plan::Plan;
 use crate::shard;
@@ -180,7 +184,11 @@ impl Survey {
 
 /// What a build with `options` would find in its output and do, without writing anything.
 pub fn survey(options: &BuildOptions) -> Result<Survey> {
-    let prepared = prepare(options)?;
+    survey_of(&prepare(options)?, options)
+}
+
+/// [`survey`] of a build already prepared.
+pub(crate) fn survey_of(prepared: &Prepared, options: &BuildOptions) -> Result<Survey> {
     let (plan, range) = (&prepared.plan, &prepared.range);
     let target = prepared.target(options);
     let output = crate::output::open(options.format, options.layout, &options.zarr, target)?;
@@ -215,4 +223,32 @@ pub fn survey(options: &BuildOptions) -> Result<Survey> {
         to_read: found.to_read.len(),
         levels,
     })
+}
+
+/// The options a survey of `options`' output uses: for a TIFF pyramid with a `pyramid.json`,
+/// its recorded layout, `min_size` and voxel size; a whole build, never a shard, never forced.
+pub(crate) fn as_recorded(options: &BuildOptions) -> BuildOptions {
+    let mut o = BuildOptions {
+        force: false,
+        slices: None,
+        ..options.clone()
+    };
+    if o.format != OutputFormat::Tiff {
+        return o;
+    }
+    let Some(recorded) = manifest::read(&o.out_root()) else {
+        return o;
+    };
+    let text = |key: &str| recorded.get(key).and_then(Value::as_str);
+    if let Some(layout) = text("layout").and_then(|l| TiffLayout::from_name(l).ok()) {
+        o.layout = layout;
+    }
+    if let Some(min) = recorded.get("min_size").and_then(Value::as_u64) {
+        o.min_size = usize::try_from(min).unwrap_or(o.min_size).max(1);
+    }
+    o.voxel_um = recorded
+        .get("voxel_um")
+        .and_then(Value::as_f64)
+        .or(o.voxel_um);
+    o
 }

@@ -89,14 +89,16 @@ impl FileBytes {
     /// Makes sure `range` of a mapped file is in the page cache before the kernels fault it
     /// in: if it does not look resident, it is read through as `cat` would (see
     /// [`read_through`]). Speed only: whatever fails here fails again, reported, when the
-    /// kernels read the map.
-    pub fn bring_in(&self, range: Range<usize>) {
+    /// kernels read the map. Returns the bytes read through (0 when resident, or read
+    /// into a buffer already).
+    pub fn bring_in(&self, range: Range<usize>) -> u64 {
         if let FileBytes::Mapped { map: m, file, .. } = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
             if !platform::resident(&m[range.clone()]) {
-                let _ = read_through(file, range.start as u64..range.end as u64);
+                return read_through(file, range.start as u64..range.end as u64).unwrap_or(0);
             }
         }
+        0
     }
 
     /// Drops the process's mappings of `range` of a mapped file (the pages stay in the page

@@ -115,6 +115,33 @@ impl SliceFile {
         }
     }
 
+    /// Whether the pixels can be read: a slice only probed reads them from its file's bytes
+    /// (uncompressed strips, BMP rows), or has none until it is decoded.
+    pub fn has_pixels(&self) -> bool {
+        !matches!(self.pixels, Pixels::Probed)
+    }
+
+    /// The bytes of the file that rows `rows` lie in, from the first to the end of the last
+    /// (rows may lie in any order: BMP stores them bottom-up): what reading those rows alone
+    /// needs.
+    pub fn row_bytes(&self, rows: Range<usize>) -> Range<usize> {
+        let l = &self.layout;
+        let (first, last) = rows
+            .map(|y| l.row_offset(y))
+            .fold((usize::MAX, 0), |(a, b), o| (a.min(o), b.max(o)));
+        first.min(last)..last.saturating_add(l.row_bytes())
+    }
+
+    /// Brings rows `rows` of a slice read from its file into the page cache as `cat` reads
+    /// files (see [`FileBytes::bring_in`]): a box of a few rows reads a band of the file, not
+    /// all of it. Returns the bytes read through.
+    pub fn bring_in_rows(&self, rows: Range<usize>) -> u64 {
+        match &self.pixels {
+            Pixels::File(f) if !rows.is_empty() => f.bring_in(self.row_bytes(rows)),
+            _ => 0,
+        }
+    }
+
     /// The bytes of the file from this slice's first strip to the end of its last.
     pub(super) fn strips(&self) -> Range<usize> {
         let layout = &self.layout;

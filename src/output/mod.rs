@@ -31,6 +31,7 @@ use crate::plan::Plan;
 
 pub use pixels::{Computed, Finished, PixelSource};
 pub use queue::{Job, WriteQueue};
+pub use tiff_stack::StackTiff;
 
 /// Outputs complete under their final names: level `level` slices `slices`, in `files` new
 /// files (0 for a page of a stack file not yet renamed).
