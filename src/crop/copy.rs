@@ -9,10 +9,11 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::level::Located;
+use super::level::{Located, Slices};
 use crate::error::{Error, Result};
 use crate::input::stack::SliceReader;
 use crate::input::{ReadMode, ReadPath, SliceFile};
+use crate::output::ome_zarr::StoreLevel;
 use crate::pixel::{Depth, Plane, Sample};
 use crate::region::Region;
 
@@ -30,35 +31,70 @@ pub(crate) struct Counts {
 /// Copies the box of each slice of a located level, slices asked for in ascending order.
 pub(crate) struct BoxReader<'a> {
     located: &'a Located,
-    /// Headers only: slices whose pixels are stored plainly are read from their maps.
-    prober: SliceReader<'a>,
-    /// Slices decoded (or read whole into a buffer, with `ReadMode::Buffered`).
-    decoder: SliceReader<'a>,
-    whole: bool,
+    source: Source<'a>,
     pub counts: Counts,
 }
 
+/// Where the slices are read from.
+enum Source<'a> {
+    Files {
+        /// Headers only: slices whose pixels are stored plainly are read from their maps.
+        prober: SliceReader<'a>,
+        /// Slices decoded (or read whole into a buffer, with `ReadMode::Buffered`).
+        decoder: SliceReader<'a>,
+        whole: bool,
+    },
+    /// A level of an OME-Zarr store, a chunk row of the box decoded at a time.
+    Store(StoreLevel),
+}
+
 impl<'a> BoxReader<'a> {
-    pub fn new(located: &'a Located, reader: ReadMode) -> Self {
-        BoxReader {
+    pub fn new(located: &'a Located, reader: ReadMode) -> Result<Self> {
+        let source = match &located.slices {
+            Slices::Stack(stack) => Source::Files {
+                prober: stack.prober(),
+                decoder: stack.reader_with(reader),
+                whole: reader == ReadMode::Buffered,
+            },
+            Slices::Store(root) => Source::Store(StoreLevel::open(root, located.level)?),
+        };
+        Ok(BoxReader {
             located,
-            prober: located.stack.prober(),
-            decoder: located.stack.reader_with(reader),
-            whole: reader == ReadMode::Buffered,
+            source,
             counts: Counts::default(),
-        }
+        })
     }
 
     /// Copies slice `z` of the level (within the box's slices), its rows of the box and of
     /// those their columns, into `out`: native-order samples, `x.len()` a row.
     pub fn read(&mut self, z: usize, out: &mut [u8]) -> Result<()> {
-        let mut slice = self.prober.open(z)?;
-        if self.whole || !slice.has_pixels() {
+        let region = &self.located.region;
+        let expected = region.slice_pixels() * self.located.depth.bytes();
+        let Some(out) = out.get_mut(..expected) else {
+            return Err(Error::Internal(format!(
+                "a box slice of {expected} bytes, given fewer"
+            )));
+        };
+        let (prober, decoder, whole) = match &mut self.source {
+            Source::Files {
+                prober,
+                decoder,
+                whole,
+            } => (prober, decoder, *whole),
+            Source::Store(store) => {
+                out.copy_from_slice(store.slice(z, &region.z, [&region.y, &region.x])?);
+                let c = &mut self.counts;
+                (c.slices_read, c.decoded_slices) = (c.slices_read + 1, c.decoded_slices + 1);
+                c.bytes_read += expected as u64;
+                return Ok(());
+            }
+        };
+        let mut slice = prober.open(z)?;
+        if whole || !slice.has_pixels() {
             drop(slice);
-            slice = self.decoder.open(z)?;
+            slice = decoder.open(z)?;
         }
         self.check(&slice)?;
-        let region = &self.located.region;
         let c = &mut self.counts;
         c.file_bytes += slice.layout().pixel_bytes() as u64;
         match slice.read_path() {

@@ -9,9 +9,17 @@ use crate::engine::{as_recorded, prepare, survey_of, Prepared};
 use crate::error::{Error, Result};
 use crate::input::Stack;
 use crate::options::{BuildOptions, OutputFormat, TiffLayout};
-use crate::output::{manifest, tiff_files};
+use crate::output::{manifest, ome_zarr, tiff_files};
 use crate::pixel::Depth;
 use crate::region::Region;
+
+/// Where a level's slices are.
+pub(crate) enum Slices {
+    /// Files or pages: the input's (level 0), a TIFF pyramid's.
+    Stack(Stack),
+    /// The level's array in the OME-Zarr store at this root.
+    Store(PathBuf),
+}
 
 /// A level located, and the box in it.
 pub(crate) struct Located {
@@ -19,8 +27,8 @@ pub(crate) struct Located {
     pub prepared: Prepared,
     /// The level (0: the input).
     pub level: usize,
-    /// The level's slices: the input's, or the pyramid's files or pages.
-    pub stack: Stack,
+    /// The level's slices.
+    pub slices: Slices,
     /// `width`, `height`, `slices` of the level.
     pub size: [usize; 3],
     pub depth: Depth,
@@ -34,11 +42,13 @@ impl Located {
     /// The name of slice `z`'s file in a crop: the input file's stem at level 0 (a
     /// `sample_rec00000421.bmp` gives `sample_rec00000421.tif`), the level's own name below.
     pub fn file_name(&self, z: usize) -> String {
-        match (&self.stack, self.level) {
-            (Stack::Files(paths), 0) => match paths.get(z).and_then(|p| p.file_stem()) {
-                Some(stem) => format!("{}.tif", stem.to_string_lossy()),
-                None => format!("{z:06}.tif"),
-            },
+        match (&self.slices, self.level) {
+            (Slices::Stack(Stack::Files(paths)), 0) => {
+                match paths.get(z).and_then(|p| p.file_stem()) {
+                    Some(stem) => format!("{}.tif", stem.to_string_lossy()),
+                    None => format!("{z:06}.tif"),
+                }
+            }
             _ => format!("{z:06}.tif"),
         }
     }
@@ -57,7 +67,7 @@ pub(crate) fn locate(options: &ReadOptions) -> Result<Located> {
         let size = [plan.width, plan.height, plan.slices];
         return Ok(Located {
             level: 0,
-            stack: prepared.stack.clone(),
+            slices: Slices::Stack(prepared.stack.clone()),
             size,
             depth: plan.depth,
             region: options.region.resolve(size[0], size[1], size[2])?,
@@ -68,17 +78,38 @@ pub(crate) fn locate(options: &ReadOptions) -> Result<Located> {
     pyramid_level(options, &build)
 }
 
-/// Level `options.level` >= 1 of the TIFF pyramid `build` wrote for `build`'s stack.
+/// Level `options.level` >= 1 of the pyramid `build` wrote for `build`'s stack: the TIFF
+/// pyramid in the folder given or where build writes it, else the OME-Zarr store there.
 fn pyramid_level(options: &ReadOptions, build: &BuildOptions) -> Result<Located> {
+    let tiff = as_recorded(&BuildOptions {
+        format: OutputFormat::Tiff,
+        ..build.clone()
+    });
+    if manifest::read(&tiff.out_root()).is_some() {
+        return level_of(options, &tiff);
+    }
+    let mut zarr = BuildOptions {
+        format: OutputFormat::OmeZarr,
+        ..build.clone()
+    };
+    match ome_zarr::recorded_options(&zarr.out_root()) {
+        Some(stored) => {
+            zarr.zarr = stored.zarr;
+            zarr.min_size = stored.min_size.unwrap_or(zarr.min_size);
+            zarr.voxel_um = stored.voxel_um;
+            level_of(options, &zarr)
+        }
+        None => Err(Error::invalid("level", options.level, no_pyramid(build))),
+    }
+}
+
+/// Level `options.level` of the pyramid a build with `recorded` wrote, checked complete.
+fn level_of(options: &ReadOptions, recorded: &BuildOptions) -> Result<Located> {
     let level = options.level;
-    let recorded = as_recorded(build);
     let root = recorded.out_root();
     let missing = |reason: String| Error::invalid("level", level, reason);
-    if manifest::read(&root).is_none() {
-        return Err(missing(no_pyramid(&root, build)));
-    }
-    let prepared = prepare(&recorded)?;
-    let survey = survey_of(&prepared, &recorded)?;
+    let prepared = prepare(recorded)?;
+    let survey = survey_of(&prepared, recorded)?;
     let plan = &prepared.plan;
     let Some(geometry) = plan.levels.get(level - 1).cloned() else {
         let n = plan.levels.len();
@@ -93,21 +124,22 @@ fn pyramid_level(options: &ReadOptions, build: &BuildOptions) -> Result<Located>
             root.display()
         )));
     }
-    let stack = match recorded.layout {
-        TiffLayout::Slices => Stack::Files(
+    let slices = match (recorded.format, recorded.layout) {
+        (OutputFormat::OmeZarr, _) => Slices::Store(root.clone()),
+        (OutputFormat::Tiff, TiffLayout::Slices) => Slices::Stack(Stack::Files(
             (0..geometry.slices)
                 .map(|k| tiff_files::slice_path(&root, level, k))
                 .collect(),
-        ),
-        TiffLayout::Stack => Stack::Pages {
+        )),
+        (OutputFormat::Tiff, TiffLayout::Stack) => Slices::Stack(Stack::Pages {
             path: tiff_files::stack_path(&root, level),
             pages: geometry.slices,
-        },
+        }),
     };
     let size = [geometry.width, geometry.height, geometry.slices];
     Ok(Located {
         level,
-        stack,
+        slices,
         size,
         depth: plan.depth,
         region: options.region.resolve(size[0], size[1], size[2])?,
@@ -117,25 +149,29 @@ fn pyramid_level(options: &ReadOptions, build: &BuildOptions) -> Result<Located>
 }
 
 /// Why there is no pyramid to read a level from, and what makes one.
-fn no_pyramid(root: &Path, build: &BuildOptions) -> String {
-    let store = BuildOptions {
-        format: OutputFormat::OmeZarr,
-        ..build.clone()
+fn no_pyramid(build: &BuildOptions) -> String {
+    let at = |format| {
+        BuildOptions {
+            format,
+            ..build.clone()
+        }
+        .out_root()
+        .display()
+        .to_string()
+    };
+    match &build.out {
+        Some(root) => format!(
+            "no pyramid in {} (levels >= 1 are read from the pyramid `build` writes: build it \
+             first)",
+            root.display()
+        ),
+        None => format!(
+            "no pyramid in {} nor {} (levels >= 1 are read from the pyramid `build` writes: \
+             build it first)",
+            at(OutputFormat::Tiff),
+            at(OutputFormat::OmeZarr)
+        ),
     }
-    .out_root();
-    let mut reason = format!(
-        "no complete pyramid in {} (levels >= 1 are read from the pyramid `build` writes: \
-         build it first",
-        root.display()
-    );
-    if store.exists() {
-        reason.push_str(&format!(
-            "; reading the levels of an OME-Zarr store such as {} is not supported yet",
-            store.display()
-        ));
-    }
-    reason.push(')');
-    reason
 }
 
 /// The folder a crop writes into, made absolute for the record.

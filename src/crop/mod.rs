@@ -116,7 +116,7 @@ impl RegionRead {
             0,
             located.region.z.len(),
         ));
-        let mut reader = BoxReader::new(located, self.options.reader);
+        let mut reader = BoxReader::new(located, self.options.reader)?;
         for (z, out) in located.region.z.clone().zip(out.chunks_mut(slice_bytes)) {
             check_cancel(&self.options)?;
             reader.read(z, out)?;
@@ -160,7 +160,7 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
         kept.len() - n_kept,
     ));
     files.prepare()?;
-    let mut reader = BoxReader::new(&located, options.read.reader);
+    let mut reader = BoxReader::new(&located, options.read.reader)?;
     let written = write_slices(&located, &files, &kept, options, &mut reader, on_event)?;
     let note = located.prepared.note.as_deref();
     let record = files.publish(&located, note, options.durable)?;

@@ -29,6 +29,8 @@ mod complete;
 #[cfg(feature = "ome-zarr")]
 mod metadata;
 #[cfg(feature = "ome-zarr")]
+mod read;
+#[cfg(feature = "ome-zarr")]
 mod resume;
 #[cfg(feature = "ome-zarr")]
 mod slab;
@@ -37,4 +39,47 @@ mod store;
 #[cfg(feature = "ome-zarr")]
 mod writer;
 #[cfg(feature = "ome-zarr")]
+pub use read::{recorded_options, StoreLevel};
+#[cfg(feature = "ome-zarr")]
 pub use writer::OmeZarr;
+
+/// Without the `ome-zarr` feature no store is read: none is found.
+#[cfg(not(feature = "ome-zarr"))]
+pub fn recorded_options(_root: &std::path::Path) -> Option<StoreOptions> {
+    None
+}
+
+/// Without the `ome-zarr` feature no store is read ([`recorded_options`] finds none).
+#[cfg(not(feature = "ome-zarr"))]
+pub struct StoreLevel(std::convert::Infallible);
+
+#[cfg(not(feature = "ome-zarr"))]
+impl StoreLevel {
+    /// Never called: no store is found without the feature.
+    pub fn open(root: &std::path::Path, _level: usize) -> crate::error::Result<StoreLevel> {
+        let reason = "this ctpyramid was built without the ome-zarr feature";
+        Err(crate::error::Error::bad_input(root, reason))
+    }
+
+    /// Never called.
+    pub fn slice(
+        &mut self,
+        _z: usize,
+        _within: &std::ops::Range<usize>,
+        _box: [&std::ops::Range<usize>; 2],
+    ) -> crate::error::Result<&[u8]> {
+        match self.0 {}
+    }
+}
+
+/// What a store's metadata says it was written with: how (NGFF version, codec, chunks),
+/// `min_size`, and the input's voxel edge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StoreOptions {
+    /// The store's version, codec and level 0's chunk shape.
+    pub zarr: crate::options::OmeZarrOptions,
+    /// The rule its levels were planned by.
+    pub min_size: Option<usize>,
+    /// Level 0's voxel edge in micrometres, when its axes have a unit.
+    pub voxel_um: Option<f64>,
+}
