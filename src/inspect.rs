@@ -165,14 +165,12 @@ pub fn inspect(options: &BuildOptions) -> Result<Report> {
     let paths = listing.paths.clone();
     let stack = Stack::open(input, std::mem::take(&mut listing.paths))?;
     let (slices, problems, first) = probe(&stack);
-    let file_bytes = match &stack {
-        Stack::Files(_) => paths
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .sum(),
-        Stack::Pages { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-    };
+    // A multi-page file is its one path.
+    let file_bytes = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     let pyramid = match survey(&as_recorded(options)) {
         Ok(survey) => PyramidState::Surveyed(survey),
         Err(e) => PyramidState::Unknown {

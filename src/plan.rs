@@ -64,6 +64,9 @@ pub struct Plan {
     /// Identity of the input files (names, sizes, modification times), written into every
     /// output's header: an output computed from other inputs never passes for complete.
     pub source_id: u64,
+    /// Where the centre of the first input voxel is, `[z, y, x]` in the voxel's units
+    /// (micrometres when `voxel_um` is known): zero for a stack, a crop's origin for a crop.
+    pub origin: [f64; 3],
 }
 
 impl Plan {
@@ -92,6 +95,7 @@ impl Plan {
             voxel_um: None,
             voxel_source: None,
             source_id: 0,
+            origin: [0.0; 3],
         }
     }
 

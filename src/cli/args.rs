@@ -224,6 +224,16 @@ pub struct CropCmd {
     /// One file a slice, or one multi-page TIFF (crop.tif) that ImageJ opens as a z-stack
     #[arg(long, default_value_t = TiffLayout::default(), value_parser = choice::<TiffLayout>())]
     pub layout: TiffLayout,
+    /// TIFF files (as --layout says), or one OME-Zarr store OUT of the crop with its own
+    /// levels, as build makes them, its NGFF translation the box's origin
+    #[arg(long, default_value_t = OutputFormat::default(), value_parser = choice::<OutputFormat>())]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub zarr: ZarrArgs,
+    /// With --format ome-zarr: the store's levels continue while a level is wider or taller
+    /// than this, as build's
+    #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
+    pub min_size: usize,
     /// Where build wrote the pyramid (its --out), for levels >= 1 [default: <DIR>/.thumbnail]
     #[arg(long, value_name = "ROOT")]
     pub pyramid: Option<PathBuf>,
@@ -266,7 +276,10 @@ impl CropCmd {
                 ..ReadOptions::new(&self.dir)
             },
             out: self.out.clone(),
+            format: self.format,
             layout: self.layout,
+            zarr: self.zarr.options(),
+            min_size: self.min_size,
             durable: self.sync,
             force: self.force,
         })

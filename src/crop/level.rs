@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::ReadOptions;
 use crate::engine::{as_recorded, prepare, survey_of, Prepared};
 use crate::error::{Error, Result};
-use crate::input::Stack;
+use crate::input::{Stack, View};
 use crate::options::{BuildOptions, OutputFormat, TiffLayout};
 use crate::output::{manifest, ome_zarr, tiff_files};
 use crate::pixel::Depth;
@@ -15,7 +15,8 @@ use crate::region::Region;
 
 /// Where a level's slices are.
 pub(crate) enum Slices {
-    /// Files or pages: the input's (level 0), a TIFF pyramid's.
+    /// The box's slices as a stack of their own: a view of files or pages, the input's
+    /// (level 0) or a TIFF pyramid's.
     Stack(Stack),
     /// The level's array in the OME-Zarr store at this root.
     Store(PathBuf),
@@ -29,8 +30,6 @@ pub(crate) struct Located {
     pub level: usize,
     /// The level's slices.
     pub slices: Slices,
-    /// `width`, `height`, `slices` of the level.
-    pub size: [usize; 3],
     pub depth: Depth,
     /// The box, checked against the level.
     pub region: Region,
@@ -42,16 +41,61 @@ impl Located {
     /// The name of slice `z`'s file in a crop: the input file's stem at level 0 (a
     /// `sample_rec00000421.bmp` gives `sample_rec00000421.tif`), the level's own name below.
     pub fn file_name(&self, z: usize) -> String {
-        match (&self.slices, self.level) {
-            (Slices::Stack(Stack::Files(paths)), 0) => {
-                match paths.get(z).and_then(|p| p.file_stem()) {
-                    Some(stem) => format!("{}.tif", stem.to_string_lossy()),
-                    None => format!("{z:06}.tif"),
-                }
-            }
+        let base = match &self.slices {
+            Slices::Stack(Stack::View(view)) => Some(&view.base),
+            _ => None,
+        };
+        match (base, self.level) {
+            (Some(Stack::Files(paths)), 0) => match paths.get(z).and_then(|p| p.file_stem()) {
+                Some(stem) => format!("{}.tif", stem.to_string_lossy()),
+                None => format!("{z:06}.tif"),
+            },
             _ => format!("{z:06}.tif"),
         }
     }
+}
+
+impl Located {
+    /// Reads the header of every slice of the box (no pixel): a slice of another size or
+    /// depth than the level's is an error naming it.
+    pub fn check_slices(&self) -> Result<()> {
+        match &self.slices {
+            Slices::Stack(stack) => stack.prober().try_for_each(|slice| slice.map(drop)),
+            Slices::Store(_) => Ok(()),
+        }
+    }
+}
+
+/// The box `options` asks for in a level of `size` whose slices are `slices` (a stack is
+/// viewed through the box, a store read as it is).
+fn located(
+    prepared: Prepared,
+    options: &ReadOptions,
+    slices: Slices,
+    size: [usize; 3],
+    voxel_um: Option<f64>,
+) -> Result<Located> {
+    let region = options.region.resolve(size[0], size[1], size[2])?;
+    let depth = prepared.plan.depth;
+    let slices = match slices {
+        Slices::Stack(base) => Slices::Stack(Stack::View(Box::new(View {
+            base,
+            z: region.z.clone(),
+            x: region.x.clone(),
+            y: region.y.clone(),
+            size: [size[0], size[1]],
+            depth,
+        }))),
+        store => store,
+    };
+    Ok(Located {
+        level: options.level,
+        slices,
+        depth,
+        region,
+        voxel_um,
+        prepared,
+    })
 }
 
 /// The level `options` asks for, and the box in it.
@@ -65,15 +109,8 @@ pub(crate) fn locate(options: &ReadOptions) -> Result<Located> {
         let prepared = prepare(&build)?;
         let plan = &prepared.plan;
         let size = [plan.width, plan.height, plan.slices];
-        return Ok(Located {
-            level: 0,
-            slices: Slices::Stack(prepared.stack.clone()),
-            size,
-            depth: plan.depth,
-            region: options.region.resolve(size[0], size[1], size[2])?,
-            voxel_um: plan.voxel_um,
-            prepared,
-        });
+        let (stack, voxel) = (prepared.stack.clone(), plan.voxel_um);
+        return located(prepared, options, Slices::Stack(stack), size, voxel);
     }
     pyramid_level(options, &build)
 }
@@ -137,15 +174,8 @@ fn level_of(options: &ReadOptions, recorded: &BuildOptions) -> Result<Located> {
         }),
     };
     let size = [geometry.width, geometry.height, geometry.slices];
-    Ok(Located {
-        level,
-        slices,
-        size,
-        depth: plan.depth,
-        region: options.region.resolve(size[0], size[1], size[2])?,
-        voxel_um: plan.level_voxel_um(level),
-        prepared,
-    })
+    let voxel = plan.level_voxel_um(level);
+    located(prepared, options, slices, size, voxel)
 }
 
 /// Why there is no pyramid to read a level from, and what makes one.

@@ -6,6 +6,7 @@
 
 mod copy;
 mod level;
+mod store;
 mod write;
 
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::events::{CropSummary, Event};
 use crate::input::{ReadMode, Selection};
-use crate::options::TiffLayout;
+use crate::options::{OmeZarrOptions, OutputFormat, TiffLayout};
 use crate::output::{Computed, StackTiff, WriteQueue};
 use crate::pixel::{BufferPool, Depth};
 use crate::publish;
@@ -132,10 +133,18 @@ impl RegionRead {
 pub struct CropOptions {
     /// The box to crop.
     pub read: ReadOptions,
-    /// The folder the crop's files go to.
+    /// The folder the crop's files go to (TIFF), or the store (OME-Zarr).
     pub out: PathBuf,
+    /// TIFF files (as `layout` says), or one OME-Zarr store of the crop with its own levels,
+    /// as `build` makes them of a stack the crop's size.
+    pub format: OutputFormat,
     /// One TIFF a slice (named after the input slices at level 0), or one multi-page TIFF.
     pub layout: TiffLayout,
+    /// How the OME-Zarr store is written.
+    pub zarr: OmeZarrOptions,
+    /// The OME-Zarr store's levels continue while a level is wider or taller than this (as
+    /// `build`'s).
+    pub min_size: usize,
     /// Flush every file to disk before giving it its final name.
     pub durable: bool,
     /// Rewrite every file, even those an earlier run of the same crop completed.
@@ -148,6 +157,12 @@ pub struct CropOptions {
 pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<CropSummary> {
     let start = Instant::now();
     let located = locate(&options.read)?;
+    // Every slice of the box is checked (headers only) before a file is written: a slice of
+    // another size in the range stops the crop with nothing written.
+    located.check_slices()?;
+    if options.format == OutputFormat::OmeZarr {
+        return store::crop_to_store(located, options, on_event, start);
+    }
     let files = CropFiles::new(&located, &options.out, options.layout)?;
     let kept = files.kept(options.force);
     let n_kept = kept.iter().filter(|&&k| k).count();
@@ -161,7 +176,29 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
     ));
     files.prepare()?;
     let mut reader = BoxReader::new(&located, options.read.reader)?;
-    let written = write_slices(&located, &files, &kept, options, &mut reader, on_event)?;
+    let mut new_files = Vec::new();
+    let written = write_slices(
+        &located,
+        &files,
+        &kept,
+        options,
+        &mut reader,
+        &mut new_files,
+        on_event,
+    );
+    let written = match written {
+        Ok(n) => n,
+        // A damaged slice or a full disk leaves no file of this run behind (a cancelled crop
+        // keeps them: a rerun resumes).
+        Err(e) => {
+            if !matches!(e, Error::Cancelled) {
+                for path in new_files {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            return Err(e);
+        }
+    };
     let note = located.prepared.note.as_deref();
     let record = files.publish(&located, note, options.durable)?;
     let files_kept = match options.layout {
@@ -186,6 +223,7 @@ fn write_slices(
     kept: &[bool],
     options: &CropOptions,
     reader: &mut BoxReader,
+    new_files: &mut Vec<PathBuf>,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<usize> {
     let r = &located.region;
@@ -204,6 +242,9 @@ fn write_slices(
         for (k, count) in done {
             *written += count;
             let path = &files.paths[k];
+            if count > 0 {
+                new_files.push(path.clone());
+            }
             on_event(Event::SliceWritten {
                 level: located.level,
                 index: r.z.start + k,

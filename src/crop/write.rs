@@ -118,7 +118,7 @@ impl CropFiles {
 
 /// The identity a crop's files carry in their header: the inputs' ([`crate::Plan::source_id`]),
 /// the level and the box.
-fn identity(located: &Located) -> u64 {
+pub(super) fn identity(located: &Located) -> u64 {
     let r = &located.region;
     let mut h = fnv::FnvHasher::default();
     h.write_u64(located.prepared.plan.source_id);
@@ -161,7 +161,7 @@ fn record(located: &Located, selection: Option<&str>, files: &CropFiles) -> Valu
 /// Where the centre of the box's first voxel is, `[z, y, x]` in micrometres from the centre of
 /// the input's first voxel, as OME-NGFF translations place a level's voxels: a level-L voxel
 /// `i` covers input voxels `2^L i .. 2^L (i + 1)`, its centre at `v (2^L i + (2^L - 1) / 2)`.
-fn origin_um(voxel_um: Option<f64>, level: usize, r: &Region) -> Option<[f64; 3]> {
+pub(super) fn origin_um(voxel_um: Option<f64>, level: usize, r: &Region) -> Option<[f64; 3]> {
     let v = voxel_um?;
     let s = f64::from(1u32 << level.min(31));
     let at = |i: usize| v * (s * i as f64 + (s - 1.0) / 2.0);

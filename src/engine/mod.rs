@@ -34,7 +34,16 @@ use resume::{Done, Found};
 pub fn build(options: &BuildOptions, on_event: &mut dyn FnMut(Event)) -> Result<Summary> {
     let start = Instant::now();
     options.check()?;
-    let prepared = prepare(options)?;
+    build_prepared(prepare(options)?, options, on_event, start)
+}
+
+/// [`build`] of a stack already prepared: `options.input`'s, or a box of it (a crop).
+pub(crate) fn build_prepared(
+    prepared: Prepared,
+    options: &BuildOptions,
+    on_event: &mut dyn FnMut(Event),
+    start: Instant,
+) -> Result<Summary> {
     let mut output = crate::output::open(
         options.format,
         options.layout,

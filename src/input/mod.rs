@@ -16,5 +16,5 @@ pub use bytes::ReadMode;
 pub use discover::{select, Listing, Pattern, Selection, SelectionParts};
 pub use skyscan::SkyScanLog;
 pub use slice::{ReadPath, SliceFile};
-pub use stack::Stack;
+pub use stack::{Stack, View};
 pub use voxel::{FileScaleKind, VoxelSource};

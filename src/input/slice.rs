@@ -115,6 +115,31 @@ impl SliceFile {
         }
     }
 
+    /// The box `x` x `y` of this slice (within it) as a slice of its own: its layout says
+    /// where the box's rows lie in the same bytes, so its rows are the box's, read in place
+    /// as the whole slice's were. With `bring_in`, the band of rows it spans is brought into
+    /// the page cache as `cat` reads (see [`FileBytes::bring_in`]): only that band is read.
+    pub fn view(mut self, x: &Range<usize>, y: &Range<usize>, bring_in: bool) -> SliceFile {
+        if bring_in {
+            self.bring_in_rows(y.clone());
+        }
+        let l = &self.layout;
+        let pixel = l.encoding.pixel_bytes(l.depth);
+        let strip_offsets = y
+            .clone()
+            .map(|r| l.row_offset(r) + x.start * pixel)
+            .collect();
+        self.layout = SliceLayout {
+            width: x.len(),
+            height: y.len(),
+            depth: l.depth,
+            encoding: l.encoding.clone(),
+            rows_per_strip: 1,
+            strip_offsets,
+        };
+        self
+    }
+
     /// Whether the pixels can be read: a slice only probed reads them from its file's bytes
     /// (uncompressed strips, BMP rows), or has none until it is decoded.
     pub fn has_pixels(&self) -> bool {

@@ -11,7 +11,7 @@ use super::bytes::{FileBytes, ReadMode, Shared};
 use super::decode::{tiff as tiff_read, Format};
 use super::slice::{from_tiff, open_file, SliceFile};
 use crate::error::{Error, Result};
-use crate::pixel::BufferPool;
+use crate::pixel::{BufferPool, Depth};
 
 /// The slices of a build, in order.
 #[derive(Clone, Debug)]
@@ -25,6 +25,25 @@ pub enum Stack {
         /// Its pages.
         pages: usize,
     },
+    /// A box of another stack: slices `z` of it, each cut to columns `x` and rows `y` (see
+    /// [`SliceFile::view`]). Where pixels are stored plainly only the band of rows of the box
+    /// is read.
+    View(Box<View>),
+}
+
+/// A box of a stack, as [`Stack::View`] holds it.
+#[derive(Clone, Debug)]
+pub struct View {
+    /// The stack the box is of.
+    pub base: Stack,
+    /// Its slices, columns and rows in the box.
+    pub z: std::ops::Range<usize>,
+    pub x: std::ops::Range<usize>,
+    pub y: std::ops::Range<usize>,
+    /// The width, height and depth every slice of `base` has: a slice of another is refused,
+    /// naming it, before it is cut (cut to the box, it could look the same).
+    pub size: [usize; 2],
+    pub depth: Depth,
 }
 
 impl Stack {
@@ -68,6 +87,7 @@ impl Stack {
         match self {
             Stack::Files(f) => f.len(),
             Stack::Pages { pages, .. } => *pages,
+            Stack::View(v) => v.z.len(),
         }
     }
 
@@ -95,6 +115,7 @@ impl Stack {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             Stack::Pages { path, .. } => format!("{}, page {index}", path.display()),
+            Stack::View(v) => v.base.name(v.z.start + index),
         }
     }
 
@@ -112,6 +133,7 @@ impl Stack {
             next: 0,
             pages: None,
             pool: Some(BufferPool::default()),
+            base: None,
         }
     }
 
@@ -175,6 +197,9 @@ pub struct SliceReader<'s> {
     /// Where decoded buffers come from; `None` to only probe headers.
     pool: Option<BufferPool>,
     mode: ReadMode,
+    /// For a [`Stack::View`]: readers of the stack it is a box of, probing headers (and
+    /// reading plain pixels through the map) and decoding.
+    base: Option<Box<[SliceReader<'s>; 2]>>,
 }
 
 impl Iterator for SliceReader<'_> {
@@ -204,7 +229,37 @@ impl<'s> SliceReader<'s> {
         match self.stack {
             Stack::Files(paths) => open_file(&paths[index], self.mode, self.pool.as_ref()),
             Stack::Pages { path, .. } => self.open_page(path, index),
+            Stack::View(view) => self.open_view(view, index),
         }
+    }
+
+    /// Slice `index` of a box: the slice of the stack it is of, probed, and decoded only if
+    /// its pixels are not stored plainly (or the mode reads whole files), then cut to the box.
+    fn open_view(&mut self, view: &'s View, index: usize) -> Result<SliceFile> {
+        let mode = self.mode;
+        let [prober, decoder] = &mut **self
+            .base
+            .get_or_insert_with(|| Box::new([view.base.prober(), view.base.reader_with(mode)]));
+        let z = view.z.start + index;
+        let mut slice = prober.open(z)?;
+        let l = slice.layout();
+        if (l.width, l.height, l.depth) != (view.size[0], view.size[1], view.depth) {
+            let [w, h] = view.size;
+            return Err(Error::bad_input(
+                Path::new(&slice.name()),
+                format!(
+                    "slice is {}, the stack's slices are {w}x{h} {}",
+                    l.describe(),
+                    view.depth
+                ),
+            ));
+        }
+        let pixels = self.pool.is_some();
+        if pixels && (mode == ReadMode::Buffered || !slice.has_pixels()) {
+            drop(slice);
+            slice = decoder.open(z)?;
+        }
+        Ok(slice.view(&view.x, &view.y, pixels))
     }
 
     fn open_page(&mut self, path: &Path, index: usize) -> Result<SliceFile> {

@@ -59,24 +59,6 @@ impl<'a, T: Sample> Plane<'a, T> {
         self.samples(&self.bytes[start..start + self.layout.row_bytes()], scratch)
     }
 
-    /// Columns `x` of row `y` (`y < height`, `x` within the width), as [`Plane::row`]: only
-    /// the bytes of those columns are read, so a narrow box of a mapped file touches only its
-    /// pages.
-    #[inline]
-    pub fn row_span<'s>(
-        &self,
-        y: usize,
-        x: std::ops::Range<usize>,
-        scratch: &'s mut Vec<T>,
-    ) -> &'s [T]
-    where
-        'a: 's,
-    {
-        let pixel = self.layout.encoding.pixel_bytes(self.layout.depth);
-        let start = self.layout.row_offset(y) + x.start * pixel;
-        self.samples(&self.bytes[start..start + x.len() * pixel], scratch)
-    }
-
     /// The samples of `bytes` (whole pixels of this plane's encoding): borrowed when they are
     /// native gray and aligned, else converted into `scratch`.
     #[inline]
@@ -191,25 +173,6 @@ mod tests {
         assert_eq!(plane.row(0, &mut scratch), [0x0201, 0x0403]);
         assert_eq!(plane.row(1, &mut scratch), [0x0605, 0x0807]);
         assert!(plane.conversion().is_some());
-    }
-
-    #[test]
-    fn a_span_of_a_row_is_the_rows_columns_whatever_the_encoding() {
-        let bytes = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08];
-        for big_endian in [false, true] {
-            let l = layout(
-                0,
-                Encoding::Gray {
-                    big_endian,
-                    samples: 1,
-                },
-            );
-            let plane = Plane::<u16>::new(&bytes, &l);
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            let row = plane.row(1, &mut a).to_vec();
-            assert_eq!(plane.row_span(1, 1..2, &mut b), &row[1..2]);
-            assert_eq!(plane.row_span(1, 0..2, &mut b), &row[..]);
-        }
     }
 
     #[test]

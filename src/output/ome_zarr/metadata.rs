@@ -502,7 +502,8 @@ pub(super) enum GroupNode {
 impl Multiscale {
     /// Level `L`'s dataset `L`: a scale of `voxel x 2^L` and a translation of
     /// `voxel x (2^L - 1) / 2`, so that the levels overlay exactly (a level-L voxel's centre is
-    /// the centre of the 2^L input voxels it averages). The voxel is 1 (no unit) when unknown.
+    /// the centre of the 2^L input voxels it averages), from the plan's origin (a crop's). The
+    /// voxel is 1 (no unit) when unknown.
     fn new(plan: &Plan, name: &str, ngff: Ngff) -> Multiscale {
         let voxel = plan.voxel_um.unwrap_or(1.0);
         let axis = |name| Axis {
@@ -519,7 +520,7 @@ impl Multiscale {
                     transforms: [
                         Transform::Scale { scale: [scale; 3] },
                         Transform::Translation {
-                            translation: [shift; 3],
+                            translation: plan.origin.map(|o| o + shift),
                         },
                     ],
                 }
