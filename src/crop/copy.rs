@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::level::{Located, Slices};
 use crate::error::{Error, Result};
-use crate::input::stack::SliceReader;
+use crate::input::stack::Opener;
 use crate::input::{ReadMode, ReadPath};
 use crate::output::ome_zarr::StoreLevel;
 use crate::pixel::{Depth, Plane, Sample};
@@ -28,22 +28,30 @@ pub(crate) struct Counts {
 /// Copies the box of each slice of a located level, slices asked for in ascending order.
 pub(crate) struct BoxReader<'a> {
     located: &'a Located,
-    source: Source<'a>,
+    source: Source,
     pub counts: Counts,
 }
 
 /// Where the slices are read from.
-enum Source<'a> {
-    /// The box's slices as a stack of their own (a view of the level's files or pages).
-    Files(Box<SliceReader<'a>>),
+enum Source {
+    /// The box's slices as a stack of their own (a view of the level's files or pages),
+    /// opened ahead on a thread of their own: the next band is read from disk while this
+    /// one is copied.
+    Files(Opener),
     /// A level of an OME-Zarr store, a chunk row of the box decoded at a time.
     Store(Box<StoreLevel>),
 }
 
 impl<'a> BoxReader<'a> {
-    pub fn new(located: &'a Located, reader: ReadMode) -> Result<Self> {
+    /// A reader of the box's slices `order` (ascending, slices of the level), which
+    /// [`BoxReader::read`] must then ask for in that order.
+    pub fn new(located: &'a Located, reader: ReadMode, order: &[usize]) -> Result<Self> {
         let source = match &located.slices {
-            Slices::Stack(stack) => Source::Files(Box::new(stack.reader_with(reader))),
+            Slices::Stack(stack) => {
+                let first = located.region.z.start;
+                let order: Vec<usize> = order.iter().map(|z| z - first).collect();
+                Source::Files(stack.opener(&order, reader)?)
+            }
             Slices::Store(root) => Source::Store(Box::new(StoreLevel::open(root, located.level)?)),
         };
         Ok(BoxReader {
@@ -66,8 +74,8 @@ impl<'a> BoxReader<'a> {
         let c = &mut self.counts;
         c.slices_read += 1;
         c.bytes_read += expected as u64;
-        let reader = match &mut self.source {
-            Source::Files(reader) => reader,
+        let opener = match &mut self.source {
+            Source::Files(opener) => opener,
             Source::Store(store) => {
                 out.copy_from_slice(store.slice(z, &region.z, [&region.y, &region.x])?);
                 c.decoded_slices += 1;
@@ -75,7 +83,12 @@ impl<'a> BoxReader<'a> {
             }
         };
         // A slice of another size or depth than the level's is refused, naming it.
-        let slice = reader.open(z - region.z.start)?;
+        let Some(slice) = opener.next() else {
+            return Err(Error::Internal(format!(
+                "slice {z} of the box asked for, not opened"
+            )));
+        };
+        let slice = slice?;
         let c = &mut self.counts;
         c.file_bytes += slice.layout().pixel_bytes() as u64;
         match slice.read_path() {

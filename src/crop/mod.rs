@@ -117,7 +117,8 @@ impl RegionRead {
             0,
             located.region.z.len(),
         ));
-        let mut reader = BoxReader::new(located, self.options.reader)?;
+        let order: Vec<usize> = located.region.z.clone().collect();
+        let mut reader = BoxReader::new(located, self.options.reader, &order)?;
         for (z, out) in located.region.z.clone().zip(out.chunks_mut(slice_bytes)) {
             check_cancel(&self.options)?;
             reader.read(z, out)?;
@@ -175,7 +176,15 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
         kept.len() - n_kept,
     ));
     files.prepare()?;
-    let mut reader = BoxReader::new(&located, options.read.reader)?;
+    let order: Vec<usize> = located
+        .region
+        .z
+        .clone()
+        .zip(&kept)
+        .filter(|(_, &k)| !k)
+        .map(|(z, _)| z)
+        .collect();
+    let mut reader = BoxReader::new(&located, options.read.reader, &order)?;
     let mut new_files = Vec::new();
     let written = write_slices(
         &located,
