@@ -101,6 +101,21 @@ impl FileBytes {
         0
     }
 
+    /// [`FileBytes::bring_in`] for a band of a file read alone (the rows of a box): the kernel is
+    /// asked for the whole band at once ([`platform::prefetch`]) before it is read through,
+    /// where read-ahead would fetch it a small request at a time, each waited for. Returns
+    /// the bytes read through.
+    pub fn bring_in_band(&self, range: Range<usize>) -> u64 {
+        if let FileBytes::Mapped { map: m, file, .. } = self {
+            let range = range.start.min(m.len())..range.end.min(m.len());
+            if !platform::resident(&m[range.clone()]) {
+                platform::prefetch(file, range.start as u64..range.end as u64);
+                return read_through(file, range.start as u64..range.end as u64).unwrap_or(0);
+            }
+        }
+        0
+    }
+
     /// Drops the process's mappings of `range` of a mapped file (the pages stay in the page
     /// cache): the pages of a multi-page file share one map, which would otherwise hold every
     /// page read so far in the process's memory until the last one is done. Walking the IFDs

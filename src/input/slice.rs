@@ -162,7 +162,9 @@ impl SliceFile {
     /// all of it. Returns the bytes read through.
     pub fn bring_in_rows(&self, rows: Range<usize>) -> u64 {
         match &self.pixels {
-            Pixels::File(f) if !rows.is_empty() => f.bring_in(self.row_bytes(rows)),
+            // Every row: the file is streamed as a build streams it.
+            Pixels::File(f) if rows.len() == self.layout.height => f.bring_in(self.strips()),
+            Pixels::File(f) if !rows.is_empty() => f.bring_in_band(self.row_bytes(rows)),
             _ => 0,
         }
     }

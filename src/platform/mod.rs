@@ -80,6 +80,14 @@ pub fn advise_sequential(file: &File) {
     os::advise_sequential(file)
 }
 
+/// Asks the kernel to start reading `range` of `file` into the page cache now, in as few and
+/// as large requests as it likes (Linux `fadvise WILLNEED`), rather than as reads of it come:
+/// for a band of a file read alone, whose reads the kernel's read-ahead would otherwise serve
+/// one small request at a time. Nothing elsewhere. Speed only.
+pub fn prefetch(file: &File, range: Range<u64>) {
+    os::prefetch(file, range)
+}
+
 /// Asks the kernel to drop `file`'s cached pages (`bench --cold`; Linux `fadvise DONTNEED`,
 /// which needs no root). Nothing on macOS and Windows, where a cold run needs a reboot or
 /// a tool of the system (`purge`, RAMMap): `bench` says so in its report.

@@ -63,6 +63,16 @@ pub fn advise_sequential(file: &File) {
     let _ = file;
 }
 
+pub fn prefetch(file: &File, range: Range<u64>) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let len = std::num::NonZeroU64::new(range.end.saturating_sub(range.start));
+        let _ = rustix::fs::fadvise(file, range.start, len, rustix::fs::Advice::WillNeed);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = (file, range);
+}
+
 pub const CAN_EVICT: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 pub fn evict(file: &File) {

@@ -49,6 +49,8 @@ pub fn advise_huge_pages(_buf: &mut [u8]) {}
 
 pub fn advise_sequential(_file: &File) {}
 
+pub fn prefetch(_file: &File, _range: Range<u64>) {}
+
 pub const CAN_EVICT: bool = false;
 
 pub fn evict(_file: &File) {}
