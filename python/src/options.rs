@@ -122,7 +122,7 @@ fn positive(key: &str, value: f64) -> PyResult<f64> {
 /// `slices`: `(a, b)`, `(a, None)` or the CLI's `"a..b"` / `"a.."`.
 fn slices(value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
     if let Ok(text) = value.extract::<String>() {
-        return ctpyramid::parse_slices(&text)
+        return ctpyramid::parse_range(&text)
             .map_err(|e| PyValueError::new_err(format!("slices={e}")));
     }
     let shape =
