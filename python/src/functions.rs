@@ -1,10 +1,13 @@
 //! The functions of the module `ctpyramid`: `build`, `inspect`, `plan` and `slurm_script` (their documented
-//! wrappers are in src/ctpyramid/__init__.py), and `_panic_for_tests`.
+//! wrappers are in src/ctpyramid/__init__.py), and `_panic_for_tests`; `read` and `crop`
+//! are in [`crate::crop`].
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-use ctpyramid::{BuildOptions, Error, Event, Summary};
+use ctpyramid::{BuildOptions, Error};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
@@ -14,8 +17,8 @@ use crate::error::to_pyerr;
 use crate::options::{build_options, int};
 use crate::run::{is_false, run, Listener, Outcome};
 
-/// `ctpyramid.build`'s progress callback: every event, as a dict.
-struct Events(Option<Py<PyAny>>);
+/// The progress callback of `ctpyramid.build`, `read` and `crop`: every event, as a dict.
+pub(crate) struct Events(pub(crate) Option<Py<PyAny>>);
 
 impl Listener for Events {
     fn wants_events(&self) -> bool {
@@ -45,32 +48,47 @@ pub(crate) fn build(
     options: &Bound<'_, PyDict>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let (options, threads) = build_options(input, options)?;
+    let (mut options, threads) = build_options(input, options)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    options.cancel = Some(cancel.clone());
     let mut listener = Events(progress);
-    let outcome = run(py, options, threads, &mut listener, ctpyramid::build)?;
-    let progress = listener.0;
+    let outcome = run(py, &cancel, threads, &mut listener, |on_event| {
+        ctpyramid::build(&options, on_event)
+    })?;
+    let done = finish(py, &listener, outcome, ctpyramid::progress::summary)?;
+    Ok(to_py(py, &done)?.unbind())
+}
+
+/// The `done` object of a job that ended (`summary` makes it of the job's result), also
+/// handed to the progress callback, as `--progress json` ends; `Cancelled` if a callback
+/// cancelled it.
+pub(crate) fn finish<T>(
+    py: Python<'_>,
+    listener: &Events,
+    outcome: Outcome<T>,
+    summary: impl FnOnce(&T) -> Value,
+) -> PyResult<Value> {
     match outcome {
         Outcome::Cancelled => Err(to_pyerr(py, Error::Cancelled)),
-        Outcome::Built(summary) => {
-            let done = ctpyramid::progress::summary(&summary);
-            if let Some(cb) = &progress {
-                // As `--progress json` ends: the `done` object. Its return value can no
-                // longer cancel anything.
+        Outcome::Done(result) => {
+            let done = summary(&result);
+            if let Some(cb) = &listener.0 {
+                // Its return value can no longer cancel anything.
                 cb.call1(py, (to_py(py, &done)?,))?;
             }
-            Ok(to_py(py, &done)?.unbind())
+            Ok(done)
         }
     }
 }
 
-/// For the tests: a build whose thread panics must raise RuntimeError, never a
+/// For the tests: a job whose thread panics must raise RuntimeError, never a
 /// PanicException (which is not an `Exception`, and escapes `except Exception`).
 #[pyfunction]
 pub(crate) fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
-    fn panics(_: &BuildOptions, _: &mut dyn FnMut(Event)) -> ctpyramid::Result<Summary> {
+    let panics = |_: &mut dyn FnMut(ctpyramid::Event)| -> ctpyramid::Result<()> {
         panic!("a deliberate panic, for the tests")
-    }
-    run(py, BuildOptions::new("."), None, &mut Events(None), panics).map(|_| ())
+    };
+    run(py, &AtomicBool::new(false), None, &mut Events(None), panics).map(|_| ())
 }
 
 /// See `ctpyramid.inspect`.

@@ -1,15 +1,18 @@
 //! `ctpyramid._native`: the Python modules `ctpyramid` and `ct_thumbnail` over the ctpyramid
-//! library. A thin layer: options in, the library's build on a thread of its own with the
-//! GIL released, its events out to the caller's callback on the calling thread, its errors
-//! as Python exceptions naming the file. No pixel is touched here.
+//! library. A thin layer: options in, the library's job (a build, a read, a crop) on a thread
+//! of its own with the GIL released, its events out to the caller's callback on the calling
+//! thread, its errors as Python exceptions naming the file. No pixel is touched here: a read
+//! hands the library the memory of a numpy array to fill.
 //!
-//! By concern: [`options`] (keyword arguments to `BuildOptions`), [`error`] (the library's
+//! By concern: [`options`] (keyword arguments to `BuildOptions`, `ReadOptions` and
+//! `CropOptions`), [`error`] (the library's
 //! errors as Python exceptions), [`conversion`] (JSON values to Python objects), [`run`] (a
-//! build on its own thread: cancel, Ctrl-C, panics), and the functions of the two modules,
-//! [`functions`] (`ctpyramid`) and [`thumbnail`] (`ct_thumbnail`). This file only registers
-//! them.
+//! job on its own thread: cancel, Ctrl-C, panics), and the functions of the two modules,
+//! [`functions`] and [`crop`] (`ctpyramid`) and [`thumbnail`] (`ct_thumbnail`). This file only
+//! registers them.
 
 mod conversion;
+mod crop;
 mod error;
 mod functions;
 mod options;
@@ -25,6 +28,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(functions::plan, m)?)?;
     m.add_function(wrap_pyfunction!(functions::slurm_script, m)?)?;
+    m.add_function(wrap_pyfunction!(crop::read, m)?)?;
+    m.add_function(wrap_pyfunction!(crop::crop, m)?)?;
     m.add_function(wrap_pyfunction!(functions::_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(thumbnail::build_thumbnails, m)?)?;
     // CTHarvester's module has both names for the one function.

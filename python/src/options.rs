@@ -1,16 +1,54 @@
-//! The keyword arguments of `ctpyramid.build`, `inspect` and `plan` as the library's
-//! `BuildOptions`: one keyword per CLI option, named as the option without its dashes, each
-//! checked as the CLI checks it (choices, the slice selection, chunks, slices), integers
-//! by range: a negative or too large one is a ValueError naming its keyword.
+//! The keyword arguments of `ctpyramid.build`, `inspect`, `plan`, `read` and `crop` as the
+//! library's `BuildOptions`, `ReadOptions` and `CropOptions`: one keyword per CLI option,
+//! named as the option without its dashes, each checked as the CLI checks it (choices, the
+//! slice selection, chunks, ranges), integers by range: a negative or too large one is a
+//! ValueError naming its keyword.
 
 use std::path::PathBuf;
 
-use ctpyramid::{BuildOptions, Choice, SelectionParts};
+use ctpyramid::{BuildOptions, Choice, CropOptions, ReadOptions, SelectionParts};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::error::to_pyerr;
+
+/// The keywords every job takes: the slice selection (`prefix`, `ext`, `first`, `last`,
+/// `index_length`, `skip_missing`, `all_images`) and `threads`.
+#[derive(Default)]
+struct Common {
+    select: SelectionParts,
+    threads: Option<usize>,
+}
+
+impl Common {
+    /// Takes `key` if it is one of these keywords; false if not.
+    fn take(&mut self, key: &str, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let select = &mut self.select;
+        match key {
+            "threads" => self.threads = Some(thread_count(value)?),
+            "prefix" => select.prefix = Some(value.extract()?),
+            "ext" => select.ext = Some(value.extract()?),
+            "first" => select.first = Some(int(key, value)?),
+            "last" => select.last = Some(int(key, value)?),
+            "index_length" => select.index_length = Some(int(key, value)?),
+            "skip_missing" => select.skip_missing = value.extract()?,
+            "all_images" => select.all_images = value.extract()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The selection the keywords make, or a ValueError naming the one that does not fit.
+    fn selection(self, py: Python<'_>) -> PyResult<(ctpyramid::Selection, Option<usize>)> {
+        let selection = self.select.selection().map_err(|e| to_pyerr(py, e))?;
+        Ok((selection, self.threads))
+    }
+}
+
+fn unexpected(key: &str) -> PyErr {
+    PyTypeError::new_err(format!("unexpected keyword argument {key:?}"))
+}
 
 /// `BuildOptions` from the keyword arguments of `ctpyramid.build` (also `inspect` and
 /// `plan`, which take a subset): one keyword per CLI option, named as the option without its
@@ -20,8 +58,7 @@ pub(crate) fn build_options(
     kwargs: &Bound<'_, PyDict>,
 ) -> PyResult<(BuildOptions, Option<usize>)> {
     let mut o = BuildOptions::new(input);
-    let mut threads = None;
-    let mut select = SelectionParts::default();
+    let mut common = Common::default();
     for (key, value) in kwargs.iter() {
         if value.is_none() {
             continue;
@@ -40,23 +77,13 @@ pub(crate) fn build_options(
             "codec" => o.zarr.codec = choice(&key, &value)?,
             "chunks" => o.zarr.chunks = chunks(&value)?,
             "voxel_size" => o.voxel_um = Some(positive(&key, value.extract()?)?),
-            "slices" => o.slices = Some(slices(&value)?),
-            "threads" => threads = Some(thread_count(&value)?),
-            "prefix" => select.prefix = Some(value.extract()?),
-            "ext" => select.ext = Some(value.extract()?),
-            "first" => select.first = Some(int(&key, &value)?),
-            "last" => select.last = Some(int(&key, &value)?),
-            "index_length" => select.index_length = Some(int(&key, &value)?),
-            "skip_missing" => select.skip_missing = value.extract()?,
-            "all_images" => select.all_images = value.extract()?,
-            _ => {
-                return Err(PyTypeError::new_err(format!(
-                    "unexpected keyword argument {key:?}"
-                )))
-            }
+            "slices" => o.slices = Some(range("slices", &value)?),
+            _ if common.take(&key, &value)? => {}
+            _ => return Err(unexpected(&key)),
         }
     }
-    o.selection = select.selection().map_err(|e| to_pyerr(kwargs.py(), e))?;
+    let (selection, threads) = common.selection(kwargs.py())?;
+    o.selection = selection;
     // Every field of BuildOptions is set above from its keyword, or named here as not one:
     // a field added to the library stops this crate compiling until it is mapped (and given
     // its keyword in src/ctpyramid/__init__.py).
@@ -75,6 +102,95 @@ pub(crate) fn build_options(
         slices: _,
         format: _,
         zarr: _,
+    } = &o;
+    Ok((o, threads))
+}
+
+/// Takes `key` if it is a keyword of `ReadOptions` (`level`, `x`, `y`, `z`, `pyramid`,
+/// `reader`); false if not.
+fn take_read(o: &mut ReadOptions, key: &str, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+    match key {
+        "level" => o.level = int(key, value)?,
+        "x" => o.region.x = Some(range(key, value)?),
+        "y" => o.region.y = Some(range(key, value)?),
+        "z" => o.region.z = Some(range(key, value)?),
+        "pyramid" => o.pyramid = Some(value.extract()?),
+        "reader" => o.reader = choice(key, value)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `ReadOptions` from the keyword arguments of `ctpyramid.read`, and the number of worker
+/// threads asked for.
+pub(crate) fn read_options(
+    input: PathBuf,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<(ReadOptions, Option<usize>)> {
+    let mut o = ReadOptions::new(input);
+    let mut common = Common::default();
+    for (key, value) in kwargs.iter() {
+        if value.is_none() {
+            continue;
+        }
+        let key: String = key.extract()?;
+        if !take_read(&mut o, &key, &value)? && !common.take(&key, &value)? {
+            return Err(unexpected(&key));
+        }
+    }
+    let (selection, threads) = common.selection(kwargs.py())?;
+    o.selection = selection;
+    // As in build_options: every field mapped to its keyword, or named as not one.
+    let ReadOptions {
+        input: _,
+        selection: _,
+        level: _,
+        region: _,
+        pyramid: _,
+        reader: _,
+        cancel: _,
+    } = &o;
+    Ok((o, threads))
+}
+
+/// `CropOptions` from the keyword arguments of `ctpyramid.crop` (those of `read`, and
+/// `layout`, `force`, `sync`), and the number of worker threads asked for.
+pub(crate) fn crop_options(
+    input: PathBuf,
+    out: PathBuf,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<(CropOptions, Option<usize>)> {
+    let mut o = CropOptions {
+        read: ReadOptions::new(input),
+        out,
+        layout: Default::default(),
+        durable: false,
+        force: false,
+    };
+    let mut common = Common::default();
+    for (key, value) in kwargs.iter() {
+        if value.is_none() {
+            continue;
+        }
+        let key: String = key.extract()?;
+        match key.as_str() {
+            "layout" => o.layout = choice(&key, &value)?,
+            "sync" => o.durable = value.extract()?,
+            "force" => o.force = value.extract()?,
+            _ if take_read(&mut o.read, &key, &value)? => {}
+            _ if common.take(&key, &value)? => {}
+            _ => return Err(unexpected(&key)),
+        }
+    }
+    let (selection, threads) = common.selection(kwargs.py())?;
+    o.read.selection = selection;
+    // As in build_options: every field mapped to its keyword, or named as not one.
+    let CropOptions {
+        read: _,
+        out: _,
+        layout: _,
+        durable: _,
+        force: _,
     } = &o;
     Ok((o, threads))
 }
@@ -119,21 +235,25 @@ fn positive(key: &str, value: f64) -> PyResult<f64> {
     }
 }
 
-/// `slices`: `(a, b)`, `(a, None)` or the CLI's `"a..b"` / `"a.."`.
-fn slices(value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
+/// A half-open range, `slices` of a build or an axis of a box (`x`, `y`, `z`): `(a, b)`,
+/// `(a, None)` (to the end) or the CLI's `"a..b"` / `"a.."`.
+fn range(key: &str, value: &Bound<'_, PyAny>) -> PyResult<(usize, Option<usize>)> {
     if let Ok(text) = value.extract::<String>() {
-        return ctpyramid::parse_slices(&text)
-            .map_err(|e| PyValueError::new_err(format!("slices={e}")));
+        return ctpyramid::parse_range(&text)
+            .map_err(|e| PyValueError::new_err(format!("{key}={e}")));
     }
-    let shape =
-        || PyTypeError::new_err("slices: expected (start, end), (start, None) or \"start..end\"");
+    let shape = || {
+        PyTypeError::new_err(format!(
+            "{key}: expected (start, stop), (start, None) or \"start..stop\""
+        ))
+    };
     let (start, end): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
         value.extract().map_err(|_| shape())?;
     let index = |item: &Bound<'_, PyAny>| match unsigned::<usize>(item) {
         Ok(n) => Ok(n),
         Err(Bad::NotInt(_)) => Err(shape()),
         Err(_) => Err(PyValueError::new_err(format!(
-            "slices={value}: expected input slice numbers, integers from 0 to {}",
+            "{key}={value}: expected integers from 0 to {}",
             usize::MAX
         ))),
     };

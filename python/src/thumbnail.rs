@@ -3,6 +3,8 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ctpyramid::{BuildOptions, Pattern, Selection};
@@ -139,7 +141,10 @@ pub(crate) fn build_thumbnails(
     if percent.report(py, 0.0)?.is_break() {
         return Ok(());
     }
-    if let Outcome::Built(_) = run(py, options, None, &mut percent, ctpyramid::build)? {
+    let cancel = Arc::new(AtomicBool::new(false));
+    options.cancel = Some(cancel.clone());
+    let build = |on_event: &mut dyn FnMut(ctpyramid::Event)| ctpyramid::build(&options, on_event);
+    if let Outcome::Done(_) = run(py, &cancel, None, &mut percent, build)? {
         // The return value can no longer cancel anything.
         let _ = percent.report(py, 100.0)?;
     }

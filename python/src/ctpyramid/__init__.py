@@ -3,28 +3,37 @@
 ``build(dir)`` writes ``<dir>/.thumbnail/<level>/<k:06>.tif`` exactly as ``ctpyramid build
 dir`` does, byte for byte (the two resume each other's work); ``inspect(dir)`` describes a
 stack as ``ctpyramid inspect --json`` does; ``plan(dir, shards)`` splits a build into aligned
-shards as ``ctpyramid plan`` does.
+shards as ``ctpyramid plan`` does. ``read(dir, level, x, y, z)`` gives any box of the input
+(level 0) or of a level of the pyramid as a numpy array; ``crop(dir, out, x, y, z)`` writes
+it as TIFF files, as ``ctpyramid crop`` does.
 
 Every keyword argument is the CLI option of the same name (``min_size`` is ``--min-size``):
 see ``ctpyramid build --help``. Errors raise ``OSError`` (``errno`` and ``filename`` set) for
 the file system, ``SliceError`` (a ``ValueError`` with ``filename``) for a damaged, missing or
 mismatched slice, ``ValueError`` for a bad option (a negative or too large integer among
 them: the message names its keyword); messages name the file. The GIL is released while a
-build runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output complete or absent.
+build, a read or a crop runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output
+complete or absent.
 
 CTHarvester's module is ``ct_thumbnail``, installed with this package.
 """
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ctpyramid import _native
 from ctpyramid._native import Cancelled, SliceError
 
-__all__ = ["build", "inspect", "plan", "slurm_script", "Cancelled", "SliceError", "__version__"]
+if TYPE_CHECKING:
+    import numpy
+
+__all__ = ["build", "inspect", "plan", "slurm_script", "read", "crop", "Cancelled",
+           "SliceError", "__version__"]
 __version__: str = _native.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
+# One axis of a box: (start, stop), half-open; stop None: to the end of the level.
+Range = Tuple[int, Optional[int]]
 
 
 def build(
@@ -174,3 +183,115 @@ def slurm_script(
     options = dict(locals())
     del options["dir"], options["shards"]
     return _native.slurm_script(dir, shards, options)
+
+
+def read(
+    path: PathLike,
+    level: int = 0,
+    x: Optional[Range] = None,
+    y: Optional[Range] = None,
+    z: Optional[Range] = None,
+    out: Optional["numpy.ndarray"] = None,
+    *,
+    pyramid: Optional[PathLike] = None,
+    reader: Optional[str] = None,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+    threads: Optional[int] = None,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+) -> "numpy.ndarray":
+    """Read a box of a level of the stack in ``path`` (a folder, or a multi-page TIFF) into a
+    numpy array of shape ``(slices, rows, columns)`` and the stack's dtype (``uint8`` or
+    ``uint16``, native byte order): what ``ctpyramid crop`` would write, in memory.
+
+    ``level`` 0 is the input, selected as ``build`` selects it (the selection keywords are
+    ``build``'s); a level >= 1 is read from the TIFF pyramid ``build`` wrote (in
+    ``<path>/.thumbnail``, or ``pyramid``: ``build``'s ``out``), which must be complete and
+    built from the slices as they are now. ``x`` (columns), ``y`` (rows) and ``z`` (slices)
+    are half-open ranges in the level's pixels and slices, ``(start, stop)`` (``stop`` None:
+    to the end) or ``"start..stop"``; None is the whole extent. So
+    ``read(d, 0, x=(a, b), y=(c, e), z=(f, g))`` equals ``volume[f:g, c:e, a:b]`` of the
+    whole stack ``volume``. Only the box is read: where the pixels are stored plainly, only
+    the rows of the box of each file; compressed, tiled, PNG and JPEG slices are decoded
+    whole, one at a time.
+
+    The array is filled with the GIL released, straight from the files: a new one, or
+    ``out``, any writable C-contiguous numpy array of exactly that shape and dtype (a
+    ``numpy.memmap`` puts the box in a file), which is returned. ``out`` is being written
+    until ``read`` returns: do not resize or free it from ``progress``.
+
+    ``progress(event)`` is called on the calling thread with dicts, as for ``build``:
+    ``{"event": "plan", "job": "read", "level": ..., "box": {"x": [a, b], "y": [c, d],
+    "z": [e, f]}, "width": ..., "height": ..., "slices": ..., "bits": ..., "total": ...,
+    ...}``, one ``{"event": "progress", "slice": k, "done": ..., "total": ..., ...}`` per
+    slice read, and ``{"event": "done", "job": "read", ...}`` (slices and bytes read,
+    ``file_bytes_read``: what was read of the files). Returning exactly False cancels:
+    ``Cancelled`` is raised within a second (``out`` is then partly filled). An exception it
+    raises, or Ctrl-C, stops the read the same way and propagates.
+
+    Raises ``ValueError`` naming the axis for a box outside the level, empty (``(3, 3)``)
+    or reversed (``(5, 2)``) (``x=0..100: outside the level's columns 0..64``), naming
+    ``level`` for a level the pyramid lacks or a pyramid that is missing or out of date, and
+    naming ``out`` for an ``out`` of another shape or dtype, not C-contiguous or read-only
+    (``TypeError`` if it is no numpy array); ``SliceError`` for a slice of another size or
+    type; ``OSError`` for the file system; ``ImportError`` without numpy (imported by the
+    first ``read``, not by the package). ``threads``: worker threads copying rows (1 to 4 x
+    the machine's cores, default one per core); ``reader`` as for ``build``.
+    """
+    options = dict(locals())
+    del options["path"], options["out"], options["progress"]
+    return _native.read(path, options, out, progress)
+
+
+def crop(
+    path: PathLike,
+    out: PathLike,
+    x: Optional[Range] = None,
+    y: Optional[Range] = None,
+    z: Optional[Range] = None,
+    level: int = 0,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+    *,
+    layout: str = "slices",
+    pyramid: Optional[PathLike] = None,
+    force: bool = False,
+    sync: bool = False,
+    reader: Optional[str] = None,
+    threads: Optional[int] = None,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+) -> Dict[str, Any]:
+    """Write a box of a level of the stack in ``path`` into the folder ``out`` as TIFF files,
+    as ``ctpyramid crop path --x ... --out out`` does: the box and the level as for ``read``
+    (``x``, ``y``, ``z`` half-open ranges, ``(start, stop)`` or ``"start..stop"``, None the
+    whole extent; ``level`` 0 the input, >= 1 the pyramid ``build`` wrote, or ``pyramid``).
+
+    ``layout="slices"`` writes one TIFF a slice, named after the input slices at level 0
+    (``s_rec00000421.bmp`` gives ``s_rec00000421.tif``) and ``<k:06>.tif`` at a level >= 1;
+    ``layout="stack"`` one multi-page ``crop.tif`` (ImageJ opens it as a z-stack). Then
+    ``crop.json``: the box, its origin in micrometres when the voxel size is known, the
+    files. Files an earlier run of the same crop completed are kept (``force=True`` rewrites
+    them); every file is complete under its final name or absent; ``sync`` flushes each file
+    before naming it.
+
+    ``progress`` as for ``build``: ``{"event": "plan", "job": "crop", ...}``, one
+    ``progress`` dict per file written (per slice, with ``layout="stack"``), then the
+    ``done`` dict; returning exactly False cancels (``Cancelled``). Errors as for ``read``.
+
+    Returns the summary, the ``done`` dict: ``job`` "crop", ``level``, ``box``, ``bits``,
+    ``slices_read``, ``bytes``, ``file_bytes_read``, ``files_written``, ``files_kept``,
+    ``elapsed``, ``out`` (absolute) and ``record`` (``crop.json``).
+    """
+    options = dict(locals())
+    del options["path"], options["out"], options["progress"]
+    return _native.crop(path, out, options, progress)

@@ -4,8 +4,11 @@
 import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
+import numpy
+
 __all__ = ["Cancelled", "SliceError", "__version__", "_panic_for_tests", "build",
-           "build_thumbnails", "build_thumbnails_optimized", "inspect", "plan", "slurm_script"]
+           "build_thumbnails", "build_thumbnails_optimized", "crop", "inspect", "plan", "read",
+           "slurm_script"]
 __version__: str
 
 class Cancelled(Exception):
@@ -27,6 +30,18 @@ def plan(
 def slurm_script(
     input: Union[str, os.PathLike[str]], shards: int, options: Dict[str, Any]
 ) -> str: ...
+def read(
+    input: Union[str, os.PathLike[str]],
+    options: Dict[str, Any],
+    out: Optional[numpy.ndarray] = None,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+) -> numpy.ndarray: ...
+def crop(
+    input: Union[str, os.PathLike[str]],
+    out: Union[str, os.PathLike[str]],
+    options: Dict[str, Any],
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+) -> Dict[str, Any]: ...
 def _panic_for_tests() -> None: ...
 def build_thumbnails(
     input_dir: Union[str, os.PathLike[str]],
