@@ -148,7 +148,7 @@ impl JsonEvents {
         });
         if level.is_none() {
             if let Some(o) = progress.as_object_mut() {
-                o.remove("level");
+                o.shift_remove("level");
             }
         }
         progress

@@ -163,7 +163,10 @@ pub(crate) fn crop_options(
     let mut o = CropOptions {
         read: ReadOptions::new(input),
         out,
+        format: Default::default(),
         layout: Default::default(),
+        zarr: Default::default(),
+        min_size: ctpyramid::DEFAULT_MIN_SIZE,
         durable: false,
         force: false,
     };
@@ -175,6 +178,11 @@ pub(crate) fn crop_options(
         let key: String = key.extract()?;
         match key.as_str() {
             "layout" => o.layout = choice(&key, &value)?,
+            "format" => o.format = choice(&key, &value)?,
+            "ngff" => o.zarr.ngff = choice(&key, &value)?,
+            "codec" => o.zarr.codec = choice(&key, &value)?,
+            "chunks" => o.zarr.chunks = chunks(&value)?,
+            "min_size" => o.min_size = int(&key, &value)?,
             "sync" => o.durable = value.extract()?,
             "force" => o.force = value.extract()?,
             _ if take_read(&mut o.read, &key, &value)? => {}
@@ -188,7 +196,10 @@ pub(crate) fn crop_options(
     let CropOptions {
         read: _,
         out: _,
+        format: _,
         layout: _,
+        zarr: _,
+        min_size: _,
         durable: _,
         force: _,
     } = &o;

@@ -258,6 +258,11 @@ def crop(
     progress: Optional[Callable[[Dict[str, Any]], object]] = None,
     *,
     layout: str = "slices",
+    format: str = "tiff",
+    ngff: Optional[str] = None,
+    codec: Optional[str] = None,
+    chunks: Union[None, str, Tuple[int, int, int]] = None,
+    min_size: int = 500,
     pyramid: Optional[PathLike] = None,
     force: bool = False,
     sync: bool = False,
@@ -271,7 +276,9 @@ def crop(
     skip_missing: bool = False,
     all_images: bool = False,
 ) -> Dict[str, Any]:
-    """Write a box of a level of the stack in ``path`` into the folder ``out`` as TIFF files,
+    """Write a box of a level of the stack in ``path`` into the folder ``out`` as TIFF files
+    (or, ``format="ome-zarr"``, one OME-Zarr store ``out`` of the box with its own levels, as
+    ``build`` makes them with ``min_size``, ``ngff``, ``codec``, ``chunks``),
     as ``ctpyramid crop path --x ... --out out`` does: the box and the level as for ``read``
     (``x``, ``y``, ``z`` half-open ranges, ``(start, stop)`` or ``"start..stop"``, None the
     whole extent; ``level`` 0 the input, >= 1 the pyramid ``build`` wrote, or ``pyramid``).
