@@ -8,6 +8,7 @@
 #       u16) that `target/python-venv/bin/python benches/numpy_pyramid.py make DIR` writes.
 #       Only read: every crop goes to a temporary folder under $TMPDIR.
 #       RUNS: 5 (or $RUNS).
+#   BOXES="sparse band whole" (the default) selects boxes; RAW=1 prints every run's time too.
 #
 # The boxes: `sparse`, 10% of the width and 10% of the height, centred, every slice;
 # `band`, every column of 10% of the rows (centred), every slice; `whole`, the volume.
@@ -118,7 +119,7 @@ declare -A boxes=(
     [band]="0 $width $y0 $((y0 + hy))"
     [whole]="0 $width 0 $height"
 )
-box_names=(sparse band whole)
+read -r -a box_names <<< "${BOXES:-sparse band whole}"
 commands=(cat cp ctpyramid Pillow tifffile)
 
 device=$(df --output=source "$dir" | tail -n 1)
@@ -171,6 +172,9 @@ for cold in 1 0; do
                 row+=$(printf ' | %5s MiB (%s%%)' "$(mib "$bytes")" "$(awk -v b="$bytes" -v t="$total_bytes" 'BEGIN { printf "%.1f", 100 * b / t }')")
             fi
             printf '| %-6s | %-9s | %s |\n' "$b" "$c" "$row"
+            if [ "${RAW:-0}" = 1 ]; then
+                echo "|        |           | runs:${t[$k]} s |"
+            fi
         done
     done
 done
