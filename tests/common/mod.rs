@@ -215,3 +215,48 @@ impl Drop for Tmpfs {
         unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
     }
 }
+
+/// One page of a TIFF as the `tiff` crate decodes it (not ctpyramid's reader): its size, bits
+/// and samples per pixel, and its samples (widened to u16, native values, row-major,
+/// interleaved when there are several a pixel).
+pub struct TiffPage {
+    pub width: usize,
+    pub height: usize,
+    pub bits: u16,
+    pub samples_per_pixel: usize,
+    pub samples: Vec<u16>,
+}
+
+/// Every page of a TIFF (each IFD of the chain), decoded with the `tiff` crate.
+pub fn decode_tiff_pages(path: &Path) -> Vec<TiffPage> {
+    use tiff::ColorType;
+    let file = std::fs::File::open(path).unwrap();
+    let mut dec = Decoder::new(std::io::BufReader::new(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut pages = Vec::new();
+    loop {
+        let (w, h) = dec.dimensions().unwrap();
+        let samples_per_pixel = match dec.colortype().unwrap() {
+            ColorType::Gray(_) => 1,
+            ColorType::RGB(_) => 3,
+            other => panic!("{}: unexpected colour type {other:?}", path.display()),
+        };
+        let (bits, samples) = match dec.read_image().unwrap() {
+            DecodingResult::U8(v) => (8, v.into_iter().map(u16::from).collect()),
+            DecodingResult::U16(v) => (16, v),
+            other => panic!("{}: unexpected sample type {other:?}", path.display()),
+        };
+        pages.push(TiffPage {
+            width: w as usize,
+            height: h as usize,
+            bits,
+            samples_per_pixel,
+            samples,
+        });
+        if !dec.more_images() {
+            return pages;
+        }
+        dec.next_image()
+            .unwrap_or_else(|e| panic!("{}: page {}: {e}", path.display(), pages.len()));
+    }
+}
