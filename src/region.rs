@@ -62,9 +62,14 @@ fn axis(
     extent: usize,
     unit: &str,
 ) -> Result<Range<usize>> {
-    let (a, b) = range.unwrap_or((0, None));
-    let b = b.unwrap_or(extent);
-    let invalid = |reason: String| Error::invalid(name, format!("{a}..{b}"), reason);
+    let (a, given) = range.unwrap_or((0, None));
+    let b = given.unwrap_or(extent);
+    // The value as it was given: `40..` is not `40..37`.
+    let value = given.map_or(format!("{a}.."), |b| format!("{a}..{b}"));
+    let invalid = |reason: String| Error::invalid(name, value.clone(), reason);
+    if given.is_none() && a >= extent {
+        return Err(invalid(format!("outside the level's {unit} 0..{extent}")));
+    }
     if a > b {
         return Err(invalid("reversed: the start is past the end".into()));
     }

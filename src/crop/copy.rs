@@ -90,13 +90,17 @@ impl<'a> BoxReader<'a> {
         };
         let slice = slice?;
         let c = &mut self.counts;
-        c.file_bytes += slice.layout().pixel_bytes() as u64;
         match slice.read_path() {
             ReadPath::Decoded(_) => {
+                // Decoded whole: its file read whole (a page of a stack: its share).
                 c.decoded_slices += 1;
-                c.file_bytes_read += std::fs::metadata(slice.path()).map_or(0, |m| m.len());
+                let len = std::fs::metadata(slice.path()).map_or(0, |m| m.len());
+                let share = len / opener_pages(&self.located.slices);
+                c.file_bytes_read += share;
+                c.file_bytes += share;
             }
             path => {
+                c.file_bytes += full_slice_bytes(self.located) as u64;
                 c.zero_copy_slices += usize::from(path == ReadPath::ZeroCopy);
                 c.file_bytes_read += slice.row_bytes(0..region.y.len()).len() as u64;
             }
@@ -125,4 +129,25 @@ fn copy_rows<T: Sample>(plane: &Plane<T>, out: &mut [T]) {
         .for_each_init(Vec::new, |scratch, (y, row)| {
             row.copy_from_slice(plane.row(y, scratch));
         });
+}
+
+/// The pages one file holds: each page of a multi-page file is its share of it.
+fn opener_pages(slices: &Slices) -> u64 {
+    match slices {
+        Slices::Stack(crate::input::Stack::View(view)) => match &view.base {
+            crate::input::Stack::Pages { pages, .. } => (*pages).max(1) as u64,
+            _ => 1,
+        },
+        _ => 1,
+    }
+}
+
+/// The stored bytes of one whole slice of the level.
+fn full_slice_bytes(located: &Located) -> usize {
+    match &located.slices {
+        Slices::Stack(crate::input::Stack::View(view)) => {
+            view.size[0] * view.size[1] * located.depth.bytes()
+        }
+        _ => 0,
+    }
 }

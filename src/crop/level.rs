@@ -56,6 +56,48 @@ impl Located {
 }
 
 impl Located {
+    /// Refuses an output `out` that is where the level is read from: the folder of its files
+    /// (a crop of level 0 named after the input slices would replace them), or inside the
+    /// pyramid or store it is read from.
+    pub fn check_out(&self, out: &Path, pyramid: Option<&Path>) -> Result<()> {
+        let out_at = resolved(out);
+        let mut read_from: Vec<PathBuf> = match &self.slices {
+            Slices::Stack(Stack::View(view)) => match &view.base {
+                Stack::Files(paths) => paths
+                    .iter()
+                    .filter_map(|p| p.parent())
+                    .map(resolved)
+                    .collect(),
+                Stack::Pages { path, .. } => path.parent().map(resolved).into_iter().collect(),
+                Stack::View(_) => Vec::new(),
+            },
+            Slices::Stack(_) => Vec::new(),
+            Slices::Store(root) => vec![resolved(root)],
+        };
+        read_from.dedup();
+        let inside = |root: &PathBuf| out_at.starts_with(root);
+        let clash = read_from.iter().find(|d| **d == out_at).or_else(|| {
+            let roots = pyramid.into_iter().map(resolved).chain(match &self.slices {
+                Slices::Store(root) => Some(resolved(root)),
+                Slices::Stack(_) => None,
+            });
+            roots
+                .collect::<Vec<_>>()
+                .into_iter()
+                .find(|r| inside(r))
+                .map(|_| &out_at)
+        });
+        match clash {
+            Some(_) => Err(Error::invalid(
+                "out",
+                out.display(),
+                "is where the crop reads from (the slices' folder, or the pyramid): choose \
+                 another folder",
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Reads the header of every slice of the box (no pixel): a slice of another size or
     /// depth than the level's is an error naming it.
     pub fn check_slices(&self) -> Result<()> {
@@ -202,6 +244,26 @@ fn no_pyramid(build: &BuildOptions) -> String {
             at(OutputFormat::OmeZarr)
         ),
     }
+}
+
+/// `path` with its existing part resolved (symbolic links, `..`) and the rest appended: what
+/// it names, whether it exists yet or not.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = absolute(path);
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+    let mut at = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+    at.extend(rest.iter().rev());
+    at
 }
 
 /// The folder a crop writes into, made absolute for the record.

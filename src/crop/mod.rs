@@ -161,6 +161,8 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
     // Every slice of the box is checked (headers only) before a file is written: a slice of
     // another size in the range stops the crop with nothing written.
     located.check_slices()?;
+    let pyramid = (located.level > 0).then(|| located.prepared.out_root.clone());
+    located.check_out(&options.out, pyramid.as_deref())?;
     if options.format == OutputFormat::OmeZarr {
         return store::crop_to_store(located, options, on_event, start);
     }
@@ -209,7 +211,7 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
         }
     };
     let note = located.prepared.note.as_deref();
-    let record = files.publish(&located, note, options.durable)?;
+    let record = level::absolute(&files.publish(&located, note, options.durable)?);
     let files_kept = match options.layout {
         TiffLayout::Slices => n_kept,
         TiffLayout::Stack => usize::from(n_kept > 0),
@@ -246,22 +248,14 @@ fn write_slices(
         _ => None,
     };
     let mut queue = WriteQueue::<(usize, usize)>::new(&files.out, 8)?;
-    let mut written = 0;
-    let mut report = |done: Vec<(usize, usize)>, written: &mut usize| {
-        for (k, count) in done {
-            *written += count;
-            let path = &files.paths[k];
-            if count > 0 {
-                new_files.push(path.clone());
-            }
-            on_event(Event::SliceWritten {
-                level: located.level,
-                index: r.z.start + k,
-                path,
-            });
-        }
+    let mut done = Done {
+        files,
+        level: located.level,
+        first: r.z.start,
+        written: 0,
+        new_files,
     };
-    let mut walk = || -> Result<()> {
+    let mut walk = |on_event: &mut dyn FnMut(Event)| -> Result<()> {
         for (k, z) in r.z.clone().enumerate().filter(|&(k, _)| !kept[k]) {
             check_cancel(&options.read)?;
             let mut read = Ok(());
@@ -269,6 +263,8 @@ fn write_slices(
                 read = reader.read(z, out)
             })?;
             read?;
+            let bytes = (size.0 * size.1 * size.2.bytes()) as u64;
+            on_event(Event::SliceRead { index: z, bytes });
             let job = match &stack {
                 Some(stack) => stack.page(k, &pixels),
                 None => {
@@ -284,18 +280,50 @@ fn write_slices(
                 }
             };
             let count = usize::from(stack.is_none() || k + 1 == kept.len());
-            report(queue.submit(Some((k, count)), job)?, &mut written);
+            done.report(queue.submit(Some((k, count)), job)?, on_event);
         }
         Ok(())
     };
-    let walked = walk();
-    let flushed = queue.finish().map(|done| report(done, &mut written));
+    let walked = walk(on_event);
+    let flushed = queue
+        .finish()
+        .map(|finished| done.report(finished, on_event));
     walked?;
     flushed?;
     if let Some(stack) = stack {
         stack.finish(options.durable)?;
     }
-    Ok(written)
+    Ok(done.written)
+}
+
+/// Files of a crop complete under their final names, reported as they come.
+struct Done<'a> {
+    files: &'a CropFiles,
+    level: usize,
+    /// The box's first slice: `k` of the queue's tags is slice `first + k`.
+    first: usize,
+    written: usize,
+    new_files: &'a mut Vec<PathBuf>,
+}
+
+impl Done<'_> {
+    /// Reports the queue's tags `(k, files)`: slice `k` of the box is in place, in `files`
+    /// new files.
+    fn report(&mut self, done: Vec<(usize, usize)>, on_event: &mut dyn FnMut(Event)) {
+        for (k, count) in done {
+            self.written += count;
+            let path = &self.files.paths[k];
+            if count > 0 {
+                self.new_files.push(path.clone());
+            }
+            let index = self.first + k;
+            on_event(Event::SliceWritten {
+                level: self.level,
+                index,
+                path,
+            });
+        }
+    }
 }
 
 fn check_cancel(options: &ReadOptions) -> Result<()> {

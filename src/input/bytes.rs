@@ -102,15 +102,16 @@ impl FileBytes {
     }
 
     /// [`FileBytes::bring_in`] for a band of a file read alone (the rows of a box): the kernel is
-    /// asked for the whole band at once ([`platform::prefetch`]) before it is read through,
-    /// where read-ahead would fetch it a small request at a time, each waited for. Returns
-    /// the bytes read through.
+    /// asked for the band, and the band alone, at once ([`platform::prefetch`]) before it is
+    /// read, where read-ahead would fetch it a small request at a time, each waited for, and
+    /// with the sequential advice of whole files (twice the disk's read-ahead) megabytes past
+    /// its end: a 0.8 MB band of each 8 MB file read 4.5 MB. Returns the bytes read.
     pub fn bring_in_band(&self, range: Range<usize>) -> u64 {
         if let FileBytes::Mapped { map: m, file, .. } = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
             if !platform::resident(&m[range.clone()]) {
                 platform::prefetch(file, range.start as u64..range.end as u64);
-                return read_through(file, range.start as u64..range.end as u64).unwrap_or(0);
+                return read_range(file, range.start as u64..range.end as u64).unwrap_or(0);
             }
         }
         0
@@ -168,10 +169,17 @@ pub(crate) const READ_CHUNK: usize = 128 << 10;
 /// call from a multiple of it, into a scratch buffer: its pages stay in the page cache. The
 /// bytes read.
 pub(crate) fn read_through(file: &File, range: Range<u64>) -> std::io::Result<u64> {
+    platform::advise_sequential(file);
+    read_range(file, range)
+}
+
+/// Reads `range` of `file` (to its end at most), `READ_CHUNK` bytes a call from a multiple of
+/// it, into a scratch buffer, with the file's read-ahead as it is: its pages stay in the page
+/// cache. The bytes read.
+fn read_range(file: &File, range: Range<u64>) -> std::io::Result<u64> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Buffer> = std::cell::RefCell::default();
     }
-    platform::advise_sequential(file);
     SCRATCH.with_borrow_mut(|scratch| {
         let scratch = scratch
             .bytes_mut(READ_CHUNK)
