@@ -79,6 +79,10 @@ pub fn publish(
     Ok(())
 }
 
+/// Bytes given to each `write`. One `write` of a whole 8 MB file copied it into the page cache
+/// at 1.1 s a GiB here (the kernel's copy_folio_from_iter_atomic), 1 MiB writes at 0.37 s.
+const WRITE_CHUNK: usize = 1 << 20;
+
 /// Writes `parts` one after another as the file `final_path`, crash-safe: under its
 /// temporary name, its space reserved first, then renamed.
 pub fn write_file(final_path: &Path, parts: &[&[u8]], durable: bool) -> Result<()> {
@@ -100,9 +104,9 @@ fn write_file_as(final_path: &Path, tmp: PathBuf, parts: &[&[u8]], durable: bool
     use std::io::Write;
     let len = parts.iter().map(|p| p.len() as u64).sum();
     let (tmp, file) = create_reserved_at(final_path, tmp, len)?;
-    for part in parts {
+    for piece in parts.iter().flat_map(|part| part.chunks(WRITE_CHUNK)) {
         (&file)
-            .write_all(part)
+            .write_all(piece)
             .map_err(|e| Error::write(final_path, e))?;
     }
     publish(tmp, &file, final_path, durable)
