@@ -981,12 +981,20 @@ fn done_of(out: &Output) -> Value {
     done
 }
 
+/// Each file's inode number, the file kept alive by a hard link in `pin` so that no file
+/// written later can be given the same number: a rewritten file is told by a new number.
 #[cfg(unix)]
-fn inodes(dir: &Path) -> BTreeMap<String, u64> {
+fn inodes(dir: &Path, pin: &Path) -> BTreeMap<String, u64> {
     use std::os::unix::fs::MetadataExt;
+    let pin = pin.join(format!(
+        "{}",
+        std::fs::read_dir(pin).map_or(0, |d| d.count())
+    ));
+    std::fs::create_dir_all(&pin).unwrap();
     file_names(dir)
         .into_iter()
         .map(|n| {
+            std::fs::hard_link(dir.join(&n), pin.join(&n)).unwrap();
             let ino = std::fs::metadata(dir.join(&n)).unwrap().ino();
             (n, ino)
         })
@@ -994,7 +1002,7 @@ fn inodes(dir: &Path) -> BTreeMap<String, u64> {
 }
 
 #[cfg(not(unix))]
-fn inodes(dir: &Path) -> BTreeMap<String, u64> {
+fn inodes(dir: &Path, _pin: &Path) -> BTreeMap<String, u64> {
     file_names(dir).into_iter().map(|n| (n, 0)).collect()
 }
 
@@ -1004,6 +1012,7 @@ fn a_rerun_rewrites_only_what_is_missing_and_force_rewrites_all() {
     let reference = level0(work.path());
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
+    let pin = tmp.path().join("pin");
     let ask = Ask {
         x: r(3, 47),
         y: r(6, 20),
@@ -1016,7 +1025,7 @@ fn a_rerun_rewrites_only_what_is_missing_and_force_rewrites_all() {
         (&4.into(), &0.into())
     );
     let first = read_tree(&out);
-    let ino = inodes(&out);
+    let ino = inodes(&out, &pin);
 
     // Everything complete: nothing written.
     let done = done_of(&crop(work.path(), 0, &ask, &out, &json));
@@ -1025,7 +1034,7 @@ fn a_rerun_rewrites_only_what_is_missing_and_force_rewrites_all() {
         (&0.into(), &4.into())
     );
     assert_eq!(done["slices_read"], 0);
-    assert_eq!(inodes(&out), ino);
+    assert_eq!(inodes(&out, &pin), ino);
 
     // One file gone: it alone is written again, the same bytes.
     std::fs::remove_file(out.join("s_rec00000002.tif")).unwrap();
@@ -1042,7 +1051,7 @@ fn a_rerun_rewrites_only_what_is_missing_and_force_rewrites_all() {
         (&3.into(), &1.into())
     );
     assert_eq!(read_tree(&out), first);
-    let now = inodes(&out);
+    let now = inodes(&out, &pin);
     for (name, i) in &ino {
         if name != "s_rec00000002.tif" && name != "crop.json" {
             assert_eq!(now[name], *i, "{name} was rewritten");
@@ -1072,7 +1081,7 @@ fn a_rerun_rewrites_only_what_is_missing_and_force_rewrites_all() {
     );
     assert_eq!(read_tree(&out), first);
     #[cfg(unix)]
-    for (name, i) in inodes(&out) {
+    for (name, i) in inodes(&out, &pin) {
         assert_ne!(ino[&name], i, "--force kept {name}");
     }
     compare(
@@ -1443,11 +1452,10 @@ fn a_rerun_after_an_input_changed_crops_the_new_pixels() {
     };
     assert_ok(&crop(work.path(), 0, &ask, &out, &["--quiet"]));
     let slices = work.path();
-    std::fs::copy(
-        slices.join("s_rec00000005.tif"),
-        slices.join("s_rec00000001.tif"),
-    )
-    .unwrap();
+    replace_file(
+        &slices.join("s_rec00000005.tif"),
+        &slices.join("s_rec00000001.tif"),
+    );
     let done = done_of(&crop(work.path(), 0, &ask, &out, &["--progress", "json"]));
     assert_eq!(done["files_kept"], 0, "{done}");
     let reference = level0(work.path());
@@ -1458,12 +1466,20 @@ fn a_rerun_after_an_input_changed_crops_the_new_pixels() {
     );
     // The pyramid built before the change is out of date: its levels are not read.
     let built = built("u16_odd", &[]);
-    std::fs::copy(
-        built.path().join("s_rec00000005.tif"),
-        built.path().join("s_rec00000001.tif"),
-    )
-    .unwrap();
+    replace_file(
+        &built.path().join("s_rec00000005.tif"),
+        &built.path().join("s_rec00000001.tif"),
+    );
     check_refused(built.path(), 1, &Ask::default(), 2, "out of date");
+}
+
+/// Replaces `to` by a copy of `from` with a modification time of its own. Windows' copy keeps
+/// the source's time, and fixture files of one size can share it: the copy would look unchanged.
+fn replace_file(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    let file = std::fs::File::options().write(true).open(to).unwrap();
+    file.set_modified(later).unwrap();
 }
 
 /// The folder written to is never the folder read: a crop of level 0 into the input folder

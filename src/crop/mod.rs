@@ -177,7 +177,9 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
         n_kept,
         kept.len() - n_kept,
     ));
-    files.prepare()?;
+    let note = located.prepared.note.as_deref();
+    let record = files.record(&located, note)?;
+    let current = files.prepare(&record, n_kept == kept.len())?;
     let order: Vec<usize> = located
         .region
         .z
@@ -210,8 +212,11 @@ pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<Cr
             return Err(e);
         }
     };
-    let note = located.prepared.note.as_deref();
-    let record = level::absolute(&files.publish(&located, note, options.durable)?);
+    let record = match current {
+        true => files.out.join(write::RECORD),
+        false => files.publish(&record, options.durable)?,
+    };
+    let record = level::absolute(&record);
     let files_kept = match options.layout {
         TiffLayout::Slices => n_kept,
         TiffLayout::Stack => usize::from(n_kept > 0),

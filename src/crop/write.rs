@@ -75,17 +75,30 @@ impl CropFiles {
         }
     }
 
+    /// `crop.json`'s bytes for this crop.
+    pub fn record(&self, located: &Located, selection: Option<&str>) -> Result<Vec<u8>> {
+        let path = self.out.join(RECORD);
+        let mut text = serde_json::to_vec_pretty(&record(located, selection, self))
+            .map_err(|e| Error::write(&path, e.into()))?;
+        text.push(b'\n');
+        Ok(text)
+    }
+
     /// Before writing: the folder made, what a killed run left under temporary names
-    /// removed, the record removed (the crop is about to change), and the files of the crop
-    /// it recorded that this one does not write.
-    pub fn prepare(&self) -> Result<()> {
+    /// removed, and unless every file is `complete` and the folder's record is `record`
+    /// already (a rerun with nothing to do touches nothing), the record removed (the crop is
+    /// about to change) and the files of the crop it recorded that this one does not write.
+    /// Returns whether the record is current.
+    pub fn prepare(&self, record: &[u8], complete: bool) -> Result<bool> {
         std::fs::create_dir_all(&self.out).map_err(|e| Error::write(&self.out, e))?;
         publish::remove_partial(&self.out, false)?;
-        let record = self.out.join(RECORD);
-        let earlier = std::fs::read(&record)
-            .ok()
-            .and_then(|t| serde_json::from_slice::<Value>(&t).ok());
-        publish::remove_if_present(&record)?;
+        let path = self.out.join(RECORD);
+        let earlier = std::fs::read(&path).ok();
+        if complete && earlier.as_deref() == Some(record) {
+            return Ok(true);
+        }
+        publish::remove_if_present(&path)?;
+        let earlier = earlier.and_then(|t| serde_json::from_slice::<Value>(&t).ok());
         let listed = earlier
             .as_ref()
             .and_then(|r| r.get("files"))
@@ -97,21 +110,13 @@ impl CropFiles {
                 publish::remove_if_present(&self.out.join(name))?;
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Writes `crop.json`, last: the crop is complete.
-    pub fn publish(
-        &self,
-        located: &Located,
-        selection: Option<&str>,
-        durable: bool,
-    ) -> Result<PathBuf> {
+    pub fn publish(&self, record: &[u8], durable: bool) -> Result<PathBuf> {
         let path = self.out.join(RECORD);
-        let mut text = serde_json::to_vec_pretty(&record(located, selection, self))
-            .map_err(|e| Error::write(&path, e.into()))?;
-        text.push(b'\n');
-        publish::write_file(&path, &[&text], durable)?;
+        publish::write_file(&path, &[record], durable)?;
         Ok(path)
     }
 }
