@@ -9,12 +9,40 @@ use rayon::prelude::*;
 
 use ctpyramid::internals::{reduce_pair_row, Reduce};
 
-fn slice<T: Reduce>(size: usize, seed: u32) -> Vec<T> {
+/// A sample from 32 varied bits: the integers' low bytes; for floats, values of a CT scan's
+/// range (no NaN or subnormal, which some CPUs compute slowly).
+trait Varied: Reduce {
+    fn varied(bits: u32) -> Self;
+}
+
+impl Varied for u8 {
+    fn varied(bits: u32) -> Self {
+        bits as u8
+    }
+}
+
+impl Varied for u16 {
+    fn varied(bits: u32) -> Self {
+        bits as u16
+    }
+}
+
+impl Varied for i16 {
+    fn varied(bits: u32) -> Self {
+        bits as i16
+    }
+}
+
+impl Varied for f32 {
+    fn varied(bits: u32) -> Self {
+        (bits >> 8) as f32 / 1024.0 - 8192.0
+    }
+}
+
+fn slice<T: Varied>(size: usize, seed: u32) -> Vec<T> {
     // Deterministic, varied values; the kernels do not branch on them.
     (0..size * size)
-        .map(|i| {
-            T::narrow((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> (32 - T::BITS))
-        })
+        .map(|i| T::varied((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed)))
         .collect()
 }
 
@@ -50,7 +78,7 @@ fn reduce_parallel<T: Reduce>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     });
 }
 
-fn bench_depth<T: Reduce>(c: &mut Criterion, name: &str) {
+fn bench_depth<T: Varied>(c: &mut Criterion, name: &str) {
     let mut group = c.benchmark_group(format!("reduce_pair/{name}"));
     for size in [512usize, 2048, 4096] {
         let (a, b) = (slice::<T>(size, 1), slice::<T>(size, 7));
@@ -71,6 +99,8 @@ fn bench_depth<T: Reduce>(c: &mut Criterion, name: &str) {
 fn kernels(c: &mut Criterion) {
     bench_depth::<u8>(c, "u8");
     bench_depth::<u16>(c, "u16");
+    bench_depth::<i16>(c, "i16");
+    bench_depth::<f32>(c, "f32");
 }
 
 criterion_group! {

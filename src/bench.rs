@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::input::bytes::read_through;
 use crate::input::{select, ReadMode, Selection, SliceFile, Stack};
 use crate::pixel::kernel::reduce_slices;
-use crate::pixel::{Depth, Encoding, Plane, Reduce, SliceLayout};
+use crate::pixel::{Encoding, Plane, Reduce, SliceLayout};
 
 /// One way of reading the stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +175,9 @@ pub fn bench(options: &BenchOptions) -> Result<Report> {
             bytes: 0,
         })
         .collect();
-    let mut out = vec![0u16; (layout.width / 2) * (layout.height / 2)];
+    // Words, so that the buffer is aligned for every sample type.
+    let out_bytes = (layout.width / 2) * (layout.height / 2) * layout.depth.bytes();
+    let mut out = vec![0u32; out_bytes.div_ceil(4)];
     for _ in 0..options.runs.max(1) {
         for timing in &mut timings {
             if options.cold {
@@ -219,24 +221,21 @@ fn cat(files: &[PathBuf]) -> Result<u64> {
 }
 
 /// Level 1 of slices `a` and `b` (their pixel bytes and layouts) into `out`, at their depth.
-fn reduce_pair(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [u16]) {
+fn reduce_pair(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [u32]) {
     fn go<T: Reduce>(a: (&[u8], &SliceLayout), b: Option<(&[u8], &SliceLayout)>, out: &mut [T]) {
         let width = a.1.width / 2;
         let plane = |(bytes, layout)| Plane::<T>::new(bytes, layout);
         let out = &mut out[..width * (a.1.height / 2)];
         reduce_slices(&plane(a), b.map(plane).as_ref(), out, width);
     }
-    match a.1.depth {
-        Depth::U8 => go::<u8>(a, b, bytemuck::cast_slice_mut(out)),
-        Depth::U16 => go::<u16>(a, b, out),
-    }
+    crate::with_sample!(a.1.depth, T => go::<T>(a, b, bytemuck::cast_slice_mut(out)))
 }
 
 fn read_and_reduce(
     stack: &Stack,
     mode: ReadMode,
     first: &SliceFile,
-    out: &mut [u16],
+    out: &mut [u32],
 ) -> Result<u64> {
     let mut bytes = 0;
     let mut pending: Option<SliceFile> = None;
@@ -261,6 +260,8 @@ fn read_and_reduce(
 enum Decoded {
     U8(Vec<u8>),
     U16(Vec<u16>),
+    I16(Vec<i16>),
+    F32(Vec<f32>),
 }
 
 impl Decoded {
@@ -268,12 +269,14 @@ impl Decoded {
         match self {
             Decoded::U8(v) => v,
             Decoded::U16(v) => bytemuck::cast_slice(v),
+            Decoded::I16(v) => bytemuck::cast_slice(v),
+            Decoded::F32(v) => bytemuck::cast_slice(v),
         }
     }
 }
 
 /// The conventional path: every file decoded whole into a new buffer by the `tiff` crate.
-fn decode_and_reduce(files: &[PathBuf], first: &SliceLayout, out: &mut [u16]) -> Result<u64> {
+fn decode_and_reduce(files: &[PathBuf], first: &SliceLayout, out: &mut [u32]) -> Result<u64> {
     use tiff::decoder::{Decoder, DecodingResult};
     let layout = SliceLayout::contiguous(
         first.width,
@@ -288,7 +291,14 @@ fn decode_and_reduce(files: &[PathBuf], first: &SliceLayout, out: &mut [u16]) ->
         let pixels = match dec.read_image() {
             Ok(DecodingResult::U8(v)) => Decoded::U8(v),
             Ok(DecodingResult::U16(v)) => Decoded::U16(v),
-            Ok(_) => return Err(Error::bad_input(path, "not an 8- or 16-bit image")),
+            Ok(DecodingResult::I16(v)) => Decoded::I16(v),
+            Ok(DecodingResult::F32(v)) => Decoded::F32(v),
+            Ok(_) => {
+                return Err(Error::bad_input(
+                    path,
+                    "not a uint8, uint16, int16 or float32 image",
+                ))
+            }
             Err(e) => return Err(Error::bad_input(path, e.to_string())),
         };
         // The reduction reads rows within these bounds only.

@@ -13,7 +13,7 @@ use crate::input::decode::Format;
 use crate::input::{select, SkyScanLog, SliceFile, Stack};
 use crate::options::{BuildOptions, OutputFormat};
 use crate::output::Recorded;
-use crate::pixel::{Encoding, SliceLayout};
+use crate::pixel::{Depth, Encoding, SliceLayout};
 use crate::plan::Plan;
 
 /// What one slice is.
@@ -27,6 +27,8 @@ pub struct SliceKind {
     pub height: usize,
     /// Bits of a sample.
     pub bits: u16,
+    /// The sample type.
+    pub depth: Depth,
     /// `little-endian`, `big-endian`, or `-` where it does not matter.
     pub byte_order: &'static str,
     /// `gray`, `gray+alpha`, `RGB`, `RGBA` or `palette`.
@@ -64,6 +66,7 @@ impl SliceKind {
             width: l.width,
             height: l.height,
             bits: l.depth.bits(),
+            depth: l.depth,
             byte_order: if decoded || l.depth.bytes() == 1 {
                 "-"
             } else {
@@ -83,7 +86,7 @@ impl SliceKind {
     fn to_json(&self) -> Value {
         json!({
             "format": self.format, "width": self.width, "height": self.height,
-            "bits": self.bits, "byte_order": self.byte_order, "pixel": self.pixel,
+            "bits": self.bits, "dtype": self.depth.dtype(), "byte_order": self.byte_order, "pixel": self.pixel,
             "strips": self.strips, "read": self.read,
         })
     }

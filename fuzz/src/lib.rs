@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ctpyramid::internals::{Sample, SliceFile, Stack};
-use ctpyramid::{BuildOptions, Depth, Selection};
+use ctpyramid::{BuildOptions, Selection};
 
 /// Slices read at most from one input (the pages of a multi-page TIFF).
 pub const MAX_SLICES: usize = 16;
@@ -53,7 +53,7 @@ fn sum_rows<T: Sample>(slice: &SliceFile) -> u64 {
         let row = plane.row(y, &mut scratch);
         sum = sum.wrapping_add(
             row.iter()
-                .map(|&v| u64::from(v.widen()))
+                .map(|&v| v.to_f64().to_bits())
                 .fold(0u64, u64::wrapping_add),
         );
     }
@@ -69,10 +69,8 @@ pub fn read_stack(path: &Path) -> u64 {
     for slice in stack.reader().take(MAX_SLICES) {
         let Ok(slice) = slice else { continue };
         let _ = black_box(slice.read_path());
-        total = total.wrapping_add(match slice.layout().depth {
-            Depth::U8 => sum_rows::<u8>(&slice),
-            Depth::U16 => sum_rows::<u16>(&slice),
-        });
+        let sum = ctpyramid::with_sample!(slice.layout().depth, T => sum_rows::<T>(&slice));
+        total = total.wrapping_add(sum);
     }
     black_box(total)
 }

@@ -51,10 +51,8 @@ pub(crate) fn read<'py>(
         Outcome::Done(region) => region,
         Outcome::Cancelled => return Err(read_cancelled()),
     };
-    let (array, outcome) = match region.depth() {
-        Depth::U8 => job.fill::<u8>(&mut listener, region, out)?,
-        Depth::U16 => job.fill::<u16>(&mut listener, region, out)?,
-    };
+    let (array, outcome) =
+        ctpyramid::with_sample!(region.depth(), T => job.fill::<T>(&mut listener, region, out)?);
     if let Outcome::Cancelled = outcome {
         return Err(read_cancelled());
     }

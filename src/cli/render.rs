@@ -168,8 +168,8 @@ pub fn report(r: &Report) -> String {
             order => format!(" {order}"),
         };
         lines.push(format!(
-            "  {n} x {} {}x{} {}-bit {}{order}{strips}: {} (first: {first})",
-            k.format, k.width, k.height, k.bits, k.pixel, k.read
+            "  {n} x {} {}x{} {} {}{order}{strips}: {} (first: {first})",
+            k.format, k.width, k.height, k.depth, k.pixel, k.read
         ));
     }
     if let Some(plan) = &r.plan {

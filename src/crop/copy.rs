@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::input::stack::Opener;
 use crate::input::{ReadMode, ReadPath};
 use crate::output::ome_zarr::StoreLevel;
-use crate::pixel::{Depth, Plane, Sample};
+use crate::pixel::{Plane, Sample};
 
 /// What was read, for the summary.
 #[derive(Clone, Copy, Debug, Default)]
@@ -105,10 +105,7 @@ impl<'a> BoxReader<'a> {
                 c.file_bytes_read += slice.row_bytes(0..region.y.len()).len() as u64;
             }
         }
-        match self.located.depth {
-            Depth::U8 => copy_rows::<u8>(&slice.plane(), out),
-            Depth::U16 => copy_rows::<u16>(&slice.plane(), as_samples(out)?),
-        }
+        crate::with_sample!(self.located.depth, T => copy_rows::<T>(&slice.plane(), as_samples(out)?));
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ use crate::input::stack::Opener;
 use crate::input::{ReadMode, ReadPath, SliceFile, Stack};
 use crate::output::{LevelWriter, PixelSource, WriteQueue, Written};
 use crate::pixel::kernel::reduce_slices;
-use crate::pixel::{Depth, Reduce};
+use crate::pixel::Reduce;
 use crate::plan::Plan;
 use crate::shard;
 
@@ -215,10 +215,7 @@ impl Cascade<'_, '_> {
         let width = self.plan.levels[level - 1].width;
         let depth = self.plan.depth;
         // Output buffers and maps start on a 16-byte boundary: the casts never fail.
-        let mut fill = |out: &mut [u8]| match depth {
-            Depth::U8 => reduce_planes::<u8>(a, b, out, width),
-            Depth::U16 => reduce_planes::<u16>(a, b, bytemuck::cast_slice_mut(out), width),
-        };
+        let mut fill = |out: &mut [u8]| crate::with_sample!(depth, T => reduce_planes::<T>(a, b, bytemuck::cast_slice_mut(out), width));
         let (done, written) = self
             .output
             .write(level, index, &mut fill, &mut self.writer)?;

@@ -10,7 +10,7 @@ use super::bytes::{FileBytes, ReadMode, Shared};
 use super::decode::{bmp, raster, tiff as tiff_read, Format};
 use super::voxel::FileScale;
 use crate::error::{Error, Result};
-use crate::pixel::{Buffer, BufferPool, Depth, Plane, Pooled, Sample, SliceLayout};
+use crate::pixel::{Buffer, BufferPool, Plane, Pooled, Sample, SliceLayout};
 
 enum Pixels {
     File(Arc<FileBytes>),
@@ -97,10 +97,8 @@ impl SliceFile {
         if let Some(why) = &self.decoded {
             return ReadPath::Decoded(why.clone());
         }
-        let conversion = match self.layout.depth {
-            Depth::U8 => self.plane::<u8>().conversion(),
-            Depth::U16 => self.plane::<u16>().conversion(),
-        };
+        let conversion =
+            crate::with_sample!(self.layout.depth, T => self.plane::<T>().conversion());
         match (conversion, &self.pixels) {
             (None, Pixels::File(f)) if f.is_mapped() => ReadPath::ZeroCopy,
             (None, _) => ReadPath::Converted("read into a buffer"),

@@ -14,7 +14,7 @@ use std::path::Path;
 use super::Target;
 use crate::error::{Error, Result};
 use crate::options::TiffLayout;
-use crate::pixel::Depth;
+use crate::pixel::{Depth, Kind};
 use crate::plan::{Level, Plan};
 
 /// Pixel data starts on this boundary, so a `&mut [u16]` can be cast straight over it.
@@ -125,6 +125,11 @@ impl TiffHeader {
             width: long(width)?,
             height: long(height)?,
             bits: depth.bits(),
+            sample_format: match depth.kind() {
+                Kind::Unsigned => 1,
+                Kind::Signed => 2,
+                Kind::Float => 3,
+            },
             page_bytes,
             x_res,
             unit,
@@ -154,6 +159,8 @@ struct Fields<'a> {
     width: u32,
     height: u32,
     bits: u16,
+    /// SampleFormat: 1 unsigned, 2 signed, 3 IEEE float.
+    sample_format: u16,
     page_bytes: usize,
     /// XResolution and YResolution, as a rational.
     x_res: (u32, u32),
@@ -263,7 +270,7 @@ impl Places {
         e.push(Entry::short(284, 1)); // PlanarConfiguration: chunky
         e.push(Entry::short(296, f.unit.into())); // ResolutionUnit
         e.push(w.ascii(305, f.software, self.software));
-        e.push(Entry::short(339, 1)); // SampleFormat: unsigned
+        e.push(Entry::short(339, f.sample_format.into()));
         debug_assert_eq!(e.len(), self.entries[usize::from(page > 0)]);
         let next = if page + 1 < pages { next_ifd as u64 } else { 0 };
         w.ifd(b, &e, next);

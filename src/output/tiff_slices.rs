@@ -205,7 +205,7 @@ impl OutputTiff {
 
     /// The pixel rows, to be filled by the kernels.
     pub fn pixels_mut<T: Sample>(&mut self) -> &mut [T] {
-        debug_assert_eq!(T::BITS, self.depth.bits());
+        debug_assert_eq!(T::DEPTH, self.depth);
         // Maps are page-aligned and the data offset a multiple of 16: the cast never fails.
         bytemuck::cast_slice_mut(self.pixel_bytes_mut())
     }

@@ -2,7 +2,9 @@
 //!
 //! CTHarvester's thumbnail module halves each slice of a pair over 2x2 blocks with
 //! `(a+b+c+d+2)>>2`, then averages the two halves with `(p+q+1)>>1`. Doing both in one pass
-//! over four input rows gives the same bits without an intermediate halved slice.
+//! over four input rows gives the same bits without an intermediate halved slice. Signed
+//! 16-bit samples follow the same formulas with a flooring shift; 32-bit floats
+//! `((a+b)+(c+d))*0.25` and `(p+q)*0.5` (see [`Reduce`] for `f32`).
 
 use rayon::prelude::*;
 
@@ -11,9 +13,17 @@ use super::sample::Sample;
 
 /// The averaging arithmetic of a [`Sample`] type: the kernels' side of a sample.
 pub trait Reduce: Sample {
+    /// [`reduce_pair_row`] for this type.
+    fn reduce_pair_row(a0: &[Self], a1: &[Self], b0: &[Self], b1: &[Self], out: &mut [Self]);
+    /// [`halve_row`] for this type.
+    fn halve_row(a0: &[Self], a1: &[Self], out: &mut [Self]);
+}
+
+/// Integer samples: CTHarvester's rounding, summed in a wider type.
+trait Widen: Sample {
     /// The narrowest type that holds a sum of four samples plus 2: the kernels compute in
     /// it, so that the vectorized loops process as many lanes as possible (u16 for u8 data
-    /// runs twice as many lanes as u32 would).
+    /// runs twice as many lanes as u32 would). Signed, its `>>` is arithmetic (flooring).
     type Acc: Copy
         + std::ops::Add<Output = Self::Acc>
         + std::ops::Shr<u32, Output = Self::Acc>
@@ -22,44 +32,94 @@ pub trait Reduce: Sample {
     fn acc(self) -> Self::Acc;
     /// Callers only pass values that fit, as averages of `Self` values do.
     fn from_acc(v: Self::Acc) -> Self;
-    /// [`reduce_pair_row`] for this type: `pair_row` unless a faster loop gives the same
-    /// bits.
-    #[inline]
-    fn reduce_pair_row(a0: &[Self], a1: &[Self], b0: &[Self], b1: &[Self], out: &mut [Self]) {
-        pair_row(a0, a1, b0, b1, out);
-    }
 }
 
+macro_rules! widen {
+    ($t:ty, $acc:ty) => {
+        impl Widen for $t {
+            type Acc = $acc;
+            #[inline(always)]
+            fn acc(self) -> $acc {
+                <$acc>::from(self)
+            }
+            #[inline(always)]
+            fn from_acc(v: $acc) -> Self {
+                v as $t
+            }
+        }
+    };
+}
+
+widen!(u8, u16);
+widen!(u16, u32);
+widen!(i16, i32);
+
 impl Reduce for u8 {
-    type Acc = u16;
-    #[inline(always)]
-    fn acc(self) -> u16 {
-        u16::from(self)
-    }
-    #[inline(always)]
-    fn from_acc(v: u16) -> Self {
-        v as u8
-    }
     #[inline]
     fn reduce_pair_row(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
         pair_row_u8(a0, a1, b0, b1, out);
     }
+    #[inline]
+    fn halve_row(a0: &[u8], a1: &[u8], out: &mut [u8]) {
+        halve_row_int(a0, a1, out);
+    }
 }
 
-impl Reduce for u16 {
-    type Acc = u32;
-    #[inline(always)]
-    fn acc(self) -> u32 {
-        u32::from(self)
+macro_rules! reduce_int {
+    ($t:ty) => {
+        impl Reduce for $t {
+            #[inline]
+            fn reduce_pair_row(a0: &[$t], a1: &[$t], b0: &[$t], b1: &[$t], out: &mut [$t]) {
+                pair_row(a0, a1, b0, b1, out);
+            }
+            #[inline]
+            fn halve_row(a0: &[$t], a1: &[$t], out: &mut [$t]) {
+                halve_row_int(a0, a1, out);
+            }
+        }
+    };
+}
+
+reduce_int!(u16);
+reduce_int!(i16);
+
+/// 32-bit float: `((a+b)+(c+d))*0.25` per 2x2 block (`a`, `b` the upper row's pair), then
+/// `(p+q)*0.5` per pair of slices, in `f32`, in that order. Rust neither reassociates float
+/// additions nor fuses a multiply with an add unless asked, so these are the bits a numpy
+/// reference computes the same way; NaN and infinities propagate.
+impl Reduce for f32 {
+    #[inline]
+    fn reduce_pair_row(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
+        let quads = a0
+            .chunks_exact(2)
+            .zip(a1.chunks_exact(2))
+            .zip(b0.chunks_exact(2).zip(b1.chunks_exact(2)));
+        for (o, ((a0, a1), (b0, b1))) in out.iter_mut().zip(quads) {
+            *o = (quad_f32(a0, a1) + quad_f32(b0, b1)) * 0.5;
+        }
     }
-    #[inline(always)]
-    fn from_acc(v: u32) -> Self {
-        v as u16
+    #[inline]
+    fn halve_row(a0: &[f32], a1: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
+        for (o, (a0, a1)) in out
+            .iter_mut()
+            .zip(a0.chunks_exact(2).zip(a1.chunks_exact(2)))
+        {
+            *o = quad_f32(a0, a1);
+        }
     }
 }
 
 #[inline(always)]
-fn quad<T: Reduce>(r0: &[T], r1: &[T]) -> T::Acc {
+fn quad_f32(r0: &[f32], r1: &[f32]) -> f32 {
+    ((r0[0] + r0[1]) + (r1[0] + r1[1])) * 0.25
+}
+
+#[inline(always)]
+fn quad<T: Widen>(r0: &[T], r1: &[T]) -> T::Acc {
     (r0[0].acc() + r0[1].acc() + r1[0].acc() + r1[1].acc() + T::Acc::from(2)) >> 2
 }
 
@@ -70,11 +130,18 @@ pub fn reduce_pair_row<T: Reduce>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &
     T::reduce_pair_row(a0, a1, b0, b1, out);
 }
 
-/// [`reduce_pair_row`] written plainly, one output pixel at a time, which the compiler
-/// vectorizes well for `u16` (10 GiB/s of input on one core here) but not for `u8`, whose
-/// pairs of bytes it cannot widen and add cheaply (3 GiB/s): see [`pair_row_u8`].
+/// One output row from a lone slice (the odd last slice of a level): halved, not averaged.
 #[inline]
-fn pair_row<T: Reduce>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
+pub fn halve_row<T: Reduce>(a0: &[T], a1: &[T], out: &mut [T]) {
+    T::halve_row(a0, a1, out);
+}
+
+/// [`reduce_pair_row`] for integers written plainly, one output pixel at a time, which the
+/// compiler vectorizes well for 16-bit samples (10 GiB/s of input on one core here) but not
+/// for `u8`, whose pairs of bytes it cannot widen and add cheaply (3 GiB/s): see
+/// [`pair_row_u8`].
+#[inline]
+fn pair_row<T: Widen>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
     let n = out.len();
     let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
     let quads = a0
@@ -134,9 +201,9 @@ fn pair_row_u8(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
     pair_row(&a0[at..], &a1[at..], &b0[at..], &b1[at..], rest);
 }
 
-/// One output row from a lone slice (the odd last slice of a level): halved, not averaged.
+/// [`halve_row`] for integers.
 #[inline]
-pub fn halve_row<T: Reduce>(a0: &[T], a1: &[T], out: &mut [T]) {
+fn halve_row_int<T: Widen>(a0: &[T], a1: &[T], out: &mut [T]) {
     let n = out.len();
     let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
     for (o, (a0, a1)) in out
@@ -179,7 +246,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// CTHarvester's two steps, written out the slow way: halve each slice, then average.
-    fn naive_halve(s: &[u32], w: usize, h: usize) -> Vec<u32> {
+    fn naive_halve(s: &[i64], w: usize, h: usize) -> Vec<i64> {
         let (dw, dh) = (w / 2, h / 2);
         let mut out = vec![0; dw * dh];
         for y in 0..dh {
@@ -196,15 +263,15 @@ mod tests {
         out
     }
 
-    fn check<T: Reduce + std::fmt::Debug + PartialEq>(
+    fn check<T: Reduce + std::fmt::Debug + PartialEq + Into<i64>>(
         a: &[T],
         b: Option<&[T]>,
         w: usize,
         h: usize,
     ) {
-        let wide = |s: &[T]| s.iter().map(|v| v.widen()).collect::<Vec<_>>();
+        let wide = |s: &[T]| s.iter().map(|&v| v.into()).collect::<Vec<i64>>();
         let ha = naive_halve(&wide(a), w, h);
-        let expected: Vec<u32> = match b {
+        let expected: Vec<i64> = match b {
             Some(b) => {
                 let hb = naive_halve(&wide(b), w, h);
                 ha.iter().zip(&hb).map(|(p, q)| (p + q + 1) >> 1).collect()
@@ -245,6 +312,31 @@ mod tests {
         let mut out = vec![0u8; 40];
         reduce_pair_row(&a, &a, &a, &a, &mut out);
         assert_eq!(out, [u8::MAX; 40]);
+    }
+
+    #[test]
+    fn signed_and_float_extremes() {
+        // -32768 * 4 + 2 floors to -32768 after the shift; the pair of those stays there.
+        let a = [i16::MIN; 16];
+        let mut out = vec![0i16; 2];
+        reduce_pair_row(&a[..4], &a[4..8], &a[8..12], &a[12..], &mut out);
+        assert_eq!(out, [i16::MIN; 2]);
+        // (-1 + 0 + 0 + 0 + 2) >> 2 = 0, (-3 + 2) >> 2 = -1 (floor, not toward zero).
+        let mut out = [0i16; 1];
+        halve_row(&[-1, 0], &[0, 0], &mut out);
+        assert_eq!(out, [0]);
+        halve_row(&[-1, -1], &[-1, 0], &mut out);
+        assert_eq!(out, [-1]);
+        let mut out = [0f32; 2];
+        let inf = f32::INFINITY;
+        halve_row(&[1.0, f32::NAN, inf, -inf], &[0.0, 0.0, 1.0, 1.0], &mut out);
+        assert!(out[0].is_nan() && out[1].is_nan());
+        halve_row(
+            &[f32::MAX, f32::MAX, 1.0, 2.0],
+            &[0.0, 0.0, 3.0, 4.0],
+            &mut out,
+        );
+        assert_eq!(out, [inf, 2.5]);
     }
 
     #[test]
@@ -302,6 +394,49 @@ mod tests {
         #[test]
         fn lone_matches_naive((w, h, a, _b) in slices(any::<u16>())) {
             check(&a, None, w, h);
+        }
+
+        /// Python's `>>` on negative numbers floors, as Rust's on signed integers does.
+        #[test]
+        fn pair_i16_matches_naive((w, h, a, b) in slices(any::<i16>())) {
+            check(&a, Some(&b), w, h);
+        }
+
+        #[test]
+        fn lone_i16_matches_naive((w, h, a, _b) in slices(any::<i16>())) {
+            check(&a, None, w, h);
+        }
+
+        /// Every bit pattern, NaNs and infinities included: the same bits as the formula
+        /// computed one pixel at a time in `f64`, rounded to `f32` after each operation.
+        #[test]
+        fn f32_matches_the_formula((w, h, a, b) in slices(any::<u32>())) {
+            let a: Vec<f32> = a.into_iter().map(f32::from_bits).collect();
+            let b: Vec<f32> = b.into_iter().map(f32::from_bits).collect();
+            let (dw, dh) = (w / 2, h / 2);
+            // Each step in f64 then rounded: exact for one addition or one multiplication
+            // by a power of two, so the same as f32 arithmetic.
+            let add = |x: f32, y: f32| (f64::from(x) + f64::from(y)) as f32;
+            let mul = |x: f32, k: f64| (f64::from(x) * k) as f32;
+            let block = |s: &[f32], y: usize, x: usize| {
+                let at = |yy: usize, xx: usize| s[yy * w + xx];
+                let top = add(at(2 * y, 2 * x), at(2 * y, 2 * x + 1));
+                let bottom = add(at(2 * y + 1, 2 * x), at(2 * y + 1, 2 * x + 1));
+                mul(add(top, bottom), 0.25)
+            };
+            for y in 0..dh {
+                let row = |s: &[f32], r: usize| s[r * w..(r + 1) * w].to_vec();
+                let mut pair = vec![0f32; dw];
+                let mut lone = vec![0f32; dw];
+                reduce_pair_row(&row(&a, 2 * y), &row(&a, 2 * y + 1), &row(&b, 2 * y), &row(&b, 2 * y + 1), &mut pair);
+                halve_row(&row(&a, 2 * y), &row(&a, 2 * y + 1), &mut lone);
+                for x in 0..dw {
+                    let p = mul(add(block(&a, y, x), block(&b, y, x)), 0.5);
+                    let same = |got: f32, want: f32| got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan());
+                    prop_assert!(same(pair[x], p), "pair {x},{y}: {} vs {}", pair[x], p);
+                    prop_assert!(same(lone[x], block(&a, y, x)), "lone {x},{y}");
+                }
+            }
         }
     }
 }

@@ -13,4 +13,4 @@ pub use buffer::{Buffer, BufferPool, Pooled};
 pub use kernel::Reduce;
 pub use layout::{Encoding, SliceLayout};
 pub use plane::Plane;
-pub use sample::{Depth, Sample};
+pub use sample::{Depth, Kind, Sample};

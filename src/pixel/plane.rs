@@ -24,12 +24,12 @@ pub struct Plane<'a, T> {
 impl<'a, T: Sample> Plane<'a, T> {
     /// `layout` was checked against `bytes` ([`SliceLayout::check`]): every row is in bounds.
     pub fn new(bytes: &'a [u8], layout: &'a SliceLayout) -> Self {
-        debug_assert_eq!(T::BITS, layout.depth.bits());
+        debug_assert_eq!(T::DEPTH, layout.depth);
         let native_gray = match layout.encoding {
             Encoding::Gray {
                 big_endian,
                 samples: 1,
-            } => T::BITS == 8 || big_endian == cfg!(target_endian = "big"),
+            } => T::DEPTH.bytes() == 1 || big_endian == cfg!(target_endian = "big"),
             _ => false,
         };
         Plane {
@@ -84,19 +84,16 @@ impl<'a, T: Sample> Plane<'a, T> {
                 samples,
                 bgr,
             } => scratch.extend(bytes.chunks_exact(samples * size).map(|px| {
-                let c = |i: usize| T::from_bytes(&px[i * size..], big_endian).widen();
-                let (r, g, b) = if bgr {
-                    (c(2), c(1), c(0))
-                } else {
-                    (c(0), c(1), c(2))
-                };
-                // The `image` crate's luma weights and truncation, as CTHarvester converts.
-                T::narrow((2126 * r + 7152 * g + 722 * b) / 10000)
+                let c = |i: usize| T::from_bytes(&px[i * size..], big_endian);
+                match bgr {
+                    true => T::luma(c(2), c(1), c(0)),
+                    false => T::luma(c(0), c(1), c(2)),
+                }
             })),
             Encoding::Palette(table) => scratch.extend(
                 bytes
                     .iter()
-                    .map(|&i| T::narrow(u32::from(table[usize::from(i)]))),
+                    .map(|&i| T::from_palette(table[usize::from(i)])),
             ),
         }
         scratch

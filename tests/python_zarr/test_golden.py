@@ -27,7 +27,7 @@ V3_ARRAY_OPTIONAL = {"attributes", "storage_transformers", "dimension_names"}
 
 
 def test_every_variant_has_golden_files():
-    assert VARIANTS == sorted(f"{d}-{n}-{c}" for d in ["u16", "u8"] for n in ["0.4", "0.5"]
+    assert VARIANTS == sorted(f"{d}-{n}-{c}" for d in ["f32", "i16", "u16", "u8"] for n in ["0.4", "0.5"]
                               for c in ["blosc-lz4", "zstd"])
 
 
@@ -54,7 +54,7 @@ def test_ngff_04_group_and_zarr_v2_arrays(variant):
         assert sorted(zarray) == sorted(ZARRAY_KEYS), path
         assert zarray["zarr_format"] == 2
         assert zarray["filters"] is None and zarray["order"] == "C" and zarray["fill_value"] == 0
-        assert zarray["dtype"] in ("|u1", "<u2")
+        assert zarray["dtype"] in ("|u1", "<u2", "<i2", "<f4")
         assert zarray["dimension_separator"] == "/"
         compressor = zarray["compressor"]
         assert set(compressor) == V2_COMPRESSOR_KEYS[compressor["id"]], path

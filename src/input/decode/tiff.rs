@@ -16,7 +16,7 @@ use tiff::{ColorType, TiffError, TiffFormatError};
 use crate::error::{Error, Result};
 use crate::input::voxel::FileScale;
 use crate::pixel::Buffer;
-use crate::pixel::{Depth, Encoding, SliceLayout};
+use crate::pixel::{Depth, Encoding, Kind, SliceLayout};
 
 /// How an image of a TIFF file can be read.
 pub enum TiffRead {
@@ -56,12 +56,12 @@ fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
         .find_tag_unsigned::<u16>(Tag::SampleFormat)
         .map_err(header_error)?
         .map_or(SampleFormat::Uint, SampleFormat::from_u16_exhaustive);
-    match format {
-        SampleFormat::Uint => {}
-        SampleFormat::Int => return Err(unsupported_format("signed integer")),
-        SampleFormat::IEEEFP => return Err(unsupported_format("floating point")),
+    let kind = match format {
+        SampleFormat::Uint => Kind::Unsigned,
+        SampleFormat::Int => Kind::Signed,
+        SampleFormat::IEEEFP => Kind::Float,
         other => return Err(unsupported_format(&format!("{other:?}"))),
-    }
+    };
     let colortype = dec
         .colortype()
         .map_err(|e| format!("unsupported TIFF: {e}"))?;
@@ -94,15 +94,13 @@ fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
             ))
         }
     };
-    let depth = match bits {
-        8 => Depth::U8,
-        16 => Depth::U16,
-        _ => {
-            return Err(format!(
-                "unsupported: {bits} bits per sample; ctpyramid reads 8- and 16-bit slices"
-            ))
-        }
-    };
+    let depth = Depth::of(kind, u16::from(bits)).map_err(|name| unsupported_format(&name))?;
+    // Color is converted to gray by CTHarvester's integer formula: for unsigned samples only.
+    if kind != Kind::Unsigned && !matches!(encoding, Encoding::Gray { .. }) {
+        return Err(format!(
+            "unsupported: {depth} color; ctpyramid reads {depth} grayscale slices"
+        ));
+    }
     Ok(Header {
         width: width as usize,
         height: height as usize,
@@ -112,7 +110,10 @@ fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
 }
 
 fn unsupported_format(name: &str) -> String {
-    format!("unsupported sample format: {name}; ctpyramid reads unsigned 8- and 16-bit slices")
+    format!(
+        "unsupported sample format: {name}; ctpyramid reads {} slices",
+        Depth::READ
+    )
 }
 
 /// Decides how the decoder's current image is read; `len` is the file's length.

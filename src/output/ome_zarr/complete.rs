@@ -9,7 +9,7 @@ use zarrs::array::{ArrayBytes, ArraySubset};
 
 use crate::error::{Error, Result};
 use crate::output::{Mark, Recorded};
-use crate::pixel::Depth;
+use crate::pixel::Sample;
 
 use super::metadata::{foreign_names, GroupNode, Meta, Omero};
 use super::writer::{invalid, open_array, read_error, zarr_error, OmeZarr};
@@ -28,7 +28,7 @@ impl OmeZarr<'_> {
         // when no level is built below it, and memory must not grow with the stack.
         let c = level.chunking();
         let [_, h, w] = c.shape.map(|n| n as u64);
-        let (mut lo, mut hi) = (u32::MAX, 0);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for row in c.rows(0..c.shape[0]) {
             let slices = c.slices(row);
             let rows = slices.start as u64..slices.end as u64;
@@ -37,15 +37,7 @@ impl OmeZarr<'_> {
                 .retrieve_array_subset(&subset)
                 .map_err(|e| read_error(&path, e))?;
             let raw = pixels.into_fixed().map_err(|e| read_error(&path, e))?;
-            let (a, b) = match self.plan.depth {
-                Depth::U8 => raw.iter().fold((u32::MAX, 0), |(a, b), &v| {
-                    (a.min(u32::from(v)), b.max(u32::from(v)))
-                }),
-                Depth::U16 => raw
-                    .chunks_exact(2)
-                    .map(|p| u32::from(u16::from_ne_bytes([p[0], p[1]])))
-                    .fold((u32::MAX, 0), |(a, b), v| (a.min(v), b.max(v))),
-            };
+            let (a, b) = crate::with_sample!(self.plan.depth, T => finite_range::<T>(&raw));
             (lo, hi) = (lo.min(a), hi.max(b));
         }
         if lo > hi {
@@ -54,6 +46,17 @@ impl OmeZarr<'_> {
         let omero = Omero::gray(&self.name, self.plan.depth, lo, hi);
         omero.map(Some).map_err(|e| invalid(&self.root, e))
     }
+}
+
+/// The least and greatest finite values of `raw`, samples of `T` in the machine's order
+/// (NaN and infinities are no display range); `(inf, -inf)` if there is none.
+fn finite_range<T: Sample>(raw: &[u8]) -> (f64, f64) {
+    raw.chunks_exact(std::mem::size_of::<T>())
+        .map(|b| T::from_bytes(b, cfg!(target_endian = "big")).to_f64())
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        })
 }
 
 /// Group metadata (`.zattrs`, or `zarr.json`) without its `omero` settings.

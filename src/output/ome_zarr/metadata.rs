@@ -20,7 +20,7 @@
 use serde::Serialize;
 
 use crate::options::{Codec, Ngff, OmeZarrOptions};
-use crate::pixel::Depth;
+use crate::pixel::{Depth, Kind};
 use crate::plan::Plan;
 
 /// zstd's level: numcodecs' default, and the fastest that still compresses CT data well.
@@ -100,10 +100,10 @@ pub(super) struct ZArray {
     zarr_format: u8,
     shape: [usize; 3],
     chunks: [usize; 3],
-    /// `|u1` or `<u2`.
+    /// `|u1`, `<u2`, `<i2` or `<f4`.
     dtype: &'static str,
     compressor: CompressorV2,
-    fill_value: u8,
+    fill_value: FillValue,
     order: &'static str,
     /// `null`.
     filters: (),
@@ -134,11 +134,11 @@ pub(super) struct ZarrJsonArray {
     zarr_format: u8,
     node_type: &'static str,
     shape: [usize; 3],
-    /// `uint8` or `uint16`.
+    /// `uint8`, `uint16`, `int16` or `float32`.
     data_type: &'static str,
     chunk_grid: Named<ChunkShape>,
     chunk_key_encoding: Named<Separator>,
-    fill_value: u8,
+    fill_value: FillValue,
     codecs: [CodecV3; 2],
     attributes: ArrayAttributes,
     dimension_names: [&'static str; 3],
@@ -215,6 +215,8 @@ impl ArrayNode {
                     dtype: match plan.depth {
                         Depth::U8 => "|u1",
                         Depth::U16 => "<u2",
+                        Depth::I16 => "<i2",
+                        Depth::F32 => "<f4",
                     },
                     compressor: match options.codec {
                         Codec::Zstd => CompressorV2::Zstd { level: ZSTD_LEVEL },
@@ -225,7 +227,7 @@ impl ArrayNode {
                             blocksize: BLOSC_BLOCKSIZE,
                         },
                     },
-                    fill_value: 0,
+                    fill_value: FillValue::zero(plan.depth),
                     order: "C",
                     filters: (),
                     dimension_separator: "/",
@@ -323,10 +325,7 @@ impl ZarrJsonArray {
             zarr_format: 3,
             node_type: "array",
             shape,
-            data_type: match plan.depth {
-                Depth::U8 => "uint8",
-                Depth::U16 => "uint16",
-            },
+            data_type: plan.depth.dtype(),
             chunk_grid: Named {
                 name: "regular",
                 configuration: ChunkShape {
@@ -337,7 +336,7 @@ impl ZarrJsonArray {
                 name: "default",
                 configuration: Separator { separator: "/" },
             },
-            fill_value: 0,
+            fill_value: FillValue::zero(plan.depth),
             codecs: [CodecV3::Bytes { endian: "little" }, compressor],
             attributes,
             dimension_names: ["z", "y", "x"],
@@ -409,13 +408,42 @@ struct Channel {
     window: Window,
 }
 
-/// Whole numbers: the range of the pixels (`start..=end`) within the dtype's (`min..=max`).
+/// The range of the pixels (`start..=end`) within the dtype's (`min..=max`): whole numbers
+/// for integer types; for floats, whose range is no display range, `min..=max` is the
+/// pixels' too.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq)]
 struct Window {
-    min: u32,
-    max: u32,
-    start: u32,
-    end: u32,
+    min: Number,
+    max: Number,
+    start: Number,
+    end: Number,
+}
+
+/// A JSON number as its type writes it: `3` for integer types, `3.0` for floats.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq)]
+#[serde(untagged)]
+pub(super) enum Number {
+    Integer(i64),
+    Float(f64),
+}
+
+impl Number {
+    /// `v` as a number of `depth`'s kind (`v` is one of its values).
+    fn of(depth: Depth, v: f64) -> Number {
+        match depth.kind() {
+            Kind::Float => Number::Float(v),
+            Kind::Unsigned | Kind::Signed => Number::Integer(v as i64),
+        }
+    }
+}
+
+/// The fill value of every array: 0 of its type.
+type FillValue = Number;
+
+impl FillValue {
+    fn zero(depth: Depth) -> FillValue {
+        Number::of(depth, 0.0)
+    }
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -424,17 +452,23 @@ struct Rdefs {
 }
 
 impl Omero {
-    /// A gray channel named `label` whose window is `start..=end` of `depth`'s range.
-    pub(super) fn gray(label: &str, depth: Depth, start: u32, end: u32) -> Result<Omero, Invalid> {
-        let max = match depth {
-            Depth::U8 => u32::from(u8::MAX),
-            Depth::U16 => u32::from(u16::MAX),
+    /// A gray channel named `label` whose window is `start..=end` (values of `depth`) within
+    /// `depth`'s range (a float's range is the window).
+    pub(super) fn gray(label: &str, depth: Depth, start: f64, end: f64) -> Result<Omero, Invalid> {
+        let (min, max) = match depth {
+            Depth::U8 => (0.0, f64::from(u8::MAX)),
+            Depth::U16 => (0.0, f64::from(u16::MAX)),
+            Depth::I16 => (f64::from(i16::MIN), f64::from(i16::MAX)),
+            Depth::F32 => (start, end),
         };
-        if start > end || end > max {
+        let whole = depth.kind() == Kind::Float || (start.fract() == 0.0 && end.fract() == 0.0);
+        let inside = start.is_finite() && end.is_finite() && min <= start && end <= max;
+        if !(inside && start <= end && whole) {
             return Err(format!(
-                "a display window {start}..={end} outside 0..={max}"
+                "a display window {start}..={end} outside {min}..={max}"
             ));
         }
+        let [min, max, start, end] = [min, max, start, end].map(|v| Number::of(depth, v));
         Ok(Omero {
             channels: [Channel {
                 label: label.to_string(),
@@ -444,7 +478,7 @@ impl Omero {
                 family: "linear",
                 inverted: false,
                 window: Window {
-                    min: 0,
+                    min,
                     max,
                     start,
                     end,
@@ -654,6 +688,8 @@ mod tests {
     fn plan(name: &str) -> Plan {
         let mut plan = match name {
             "u16" => Plan::new(67, 45, Depth::U16, 13, 8),
+            "i16" => Plan::new(67, 45, Depth::I16, 13, 8),
+            "f32" => Plan::new(40, 64, Depth::F32, 10, 16),
             _ => Plan::new(40, 64, Depth::U8, 10, 16),
         };
         plan.voxel_um = (name == "u16").then_some(12.5);
@@ -679,8 +715,10 @@ mod tests {
     /// Every metadata file of the store of `plan`, by key.
     fn store_files(plan: &Plan, options: &OmeZarrOptions) -> BTreeMap<String, Vec<u8>> {
         let window = match plan.depth {
-            Depth::U8 => (3, 250),
-            Depth::U16 => (1000, 40000),
+            Depth::U8 => (3.0, 250.0),
+            Depth::U16 => (1000.0, 40000.0),
+            Depth::I16 => (-1200.0, 3000.0),
+            Depth::F32 => (-0.25, 1.5),
         };
         let omero = Omero::gray("scan", plan.depth, window.0, window.1).unwrap();
         let group = GroupNode::new(plan, "scan", options, Some(omero)).unwrap();
@@ -722,7 +760,7 @@ mod tests {
     #[test]
     fn golden_files() {
         let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-        for name in ["u16", "u8"] {
+        for name in ["u16", "u8", "i16", "f32"] {
             let plan = plan(name);
             for (ngff, codec) in VARIANTS {
                 let options = options(ngff, codec);
@@ -772,7 +810,7 @@ mod tests {
             "filters",
             "dimension_separator",
         ];
-        for name in ["u16", "u8"] {
+        for name in ["u16", "u8", "i16", "f32"] {
             let plan = plan(name);
             for codec in [Codec::Zstd, Codec::BloscLz4] {
                 let files = store_files(&plan, &options(Ngff::V04, codec));
@@ -796,7 +834,7 @@ mod tests {
 
     #[test]
     fn zarr_v3_blosc_names_the_sample_size() {
-        for (name, typesize) in [("u16", 2), ("u8", 1)] {
+        for (name, typesize) in [("u16", 2), ("u8", 1), ("i16", 2), ("f32", 4)] {
             let files = store_files(&plan(name), &options(Ngff::V05, Codec::BloscLz4));
             let array = json(&files["0/zarr.json"]);
             let blosc = &array["codecs"][1];
@@ -843,7 +881,7 @@ mod tests {
     /// zarrs reads the golden stores' metadata back (every array opens with its shape).
     #[test]
     fn zarrs_opens_every_golden_array() {
-        for name in ["u16", "u8"] {
+        for name in ["u16", "u8", "i16", "f32"] {
             let plan = plan(name);
             for (ngff, codec) in VARIANTS {
                 let options = options(ngff, codec);
@@ -881,9 +919,15 @@ mod tests {
                 "{voxel}"
             );
         }
-        assert!(Omero::gray("s", Depth::U8, 0, 256).is_err());
-        assert!(Omero::gray("s", Depth::U16, 9, 8).is_err());
-        assert!(Omero::gray("s", Depth::U16, 8, 8).is_ok());
+        assert!(Omero::gray("s", Depth::U8, 0.0, 256.0).is_err());
+        assert!(Omero::gray("s", Depth::U16, 9.0, 8.0).is_err());
+        assert!(Omero::gray("s", Depth::U16, 8.0, 8.0).is_ok());
+        assert!(Omero::gray("s", Depth::U16, 8.5, 9.0).is_err());
+        assert!(Omero::gray("s", Depth::I16, -32769.0, 8.0).is_err());
+        assert!(Omero::gray("s", Depth::I16, -32768.0, 32767.0).is_ok());
+        assert!(Omero::gray("s", Depth::F32, -1e30, 0.5).is_ok());
+        assert!(Omero::gray("s", Depth::F32, f64::NAN, 0.5).is_err());
+        assert!(Omero::gray("s", Depth::F32, 0.0, f64::INFINITY).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::output::{
     Check, Computed, Finished, Job, LevelWriter, Mark, PixelSource, Scan, Target, WriteQueue,
     Written,
 };
-use crate::pixel::{BufferPool, Depth};
+use crate::pixel::BufferPool;
 use crate::plan::Plan;
 
 use super::metadata::{ArrayNode, File, GroupNode, Invalid, Meta};
@@ -296,10 +296,7 @@ impl LevelWriter for OmeZarr<'_> {
         slice: &SliceFile,
         writer: &mut WriteQueue<Written>,
     ) -> Result<Vec<Written>> {
-        match self.plan.depth {
-            Depth::U8 => self.add(0, index, &slice.plane::<u8>(), writer),
-            Depth::U16 => self.add(0, index, &slice.plane::<u16>(), writer),
-        }
+        crate::with_sample!(self.plan.depth, T => self.add(0, index, &slice.plane::<T>(), writer))
     }
 
     fn write(
