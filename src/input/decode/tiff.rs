@@ -52,9 +52,13 @@ struct Header {
 
 fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
     let (width, height) = dec.dimensions().map_err(header_error)?;
+    // One value a sample (libtiff writes three for RGB): the first says it.
     let format = dec
-        .find_tag_unsigned::<u16>(Tag::SampleFormat)
+        .find_tag(Tag::SampleFormat)
         .map_err(header_error)?
+        .map(|v| v.into_u16_vec().map_err(header_error))
+        .transpose()?
+        .and_then(|v| v.first().copied())
         .map_or(SampleFormat::Uint, SampleFormat::from_u16_exhaustive);
     let kind = match format {
         SampleFormat::Uint => Kind::Unsigned,
@@ -62,16 +66,29 @@ fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
         SampleFormat::IEEEFP => Kind::Float,
         other => return Err(unsupported_format(&format!("{other:?}"))),
     };
-    let colortype = dec
-        .colortype()
-        .map_err(|e| format!("unsupported TIFF: {e}"))?;
-    let big_endian = dec.byte_order() == ByteOrder::BigEndian;
     let samples = usize::from(
         dec.find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
             .ok()
             .flatten()
             .unwrap_or(1),
     );
+    // Color is converted to gray by CTHarvester's integer formula: unsigned samples only.
+    // (Checked before the crate's color type, which refuses some of these less clearly.)
+    if kind != Kind::Unsigned && samples > 1 {
+        return Err(format!(
+            "unsupported: {samples} {} samples a pixel (color); ctpyramid reads signed and float \
+             slices in gray only",
+            if kind == Kind::Float {
+                "float"
+            } else {
+                "signed"
+            }
+        ));
+    }
+    let colortype = dec
+        .colortype()
+        .map_err(|e| format!("unsupported TIFF: {e}"))?;
+    let big_endian = dec.byte_order() == ByteOrder::BigEndian;
     let (bits, encoding) = match colortype {
         ColorType::Gray(b) | ColorType::GrayA(b) => (
             b,
@@ -95,12 +112,7 @@ fn header<R: Read + Seek>(dec: &mut Decoder<R>) -> Result<Header, String> {
         }
     };
     let depth = Depth::of(kind, u16::from(bits)).map_err(|name| unsupported_format(&name))?;
-    // Color is converted to gray by CTHarvester's integer formula: for unsigned samples only.
-    if kind != Kind::Unsigned && !matches!(encoding, Encoding::Gray { .. }) {
-        return Err(format!(
-            "unsupported: {depth} color; ctpyramid reads {depth} grayscale slices"
-        ));
-    }
+
     Ok(Header {
         width: width as usize,
         height: height as usize,
@@ -312,5 +324,65 @@ fn decode_error(e: TiffError) -> String {
             "compressed data runs past the end of the file: truncated or damaged".into()
         }
         other => format!("cannot decode: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tiff::encoder::{colortype, TiffEncoder};
+
+    /// A one-image TIFF of 4x2 pixels of color type `C` written by the `tiff` crate.
+    fn tiff_of<C: colortype::ColorType>(pixels: &[C::Inner]) -> Vec<u8>
+    where
+        [C::Inner]: tiff::encoder::TiffValue,
+    {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        let mut encoder = TiffEncoder::new(&mut bytes).unwrap();
+        encoder.write_image::<C>(4, 2, pixels).unwrap();
+        bytes.into_inner()
+    }
+
+    fn depth_of(bytes: &[u8]) -> Result<Depth, String> {
+        let path = Path::new("s.tif");
+        let mut dec = open(path, bytes).map_err(|e| e.to_string())?;
+        match classify(path, &mut dec, bytes.len()).map_err(|e| e.to_string())? {
+            TiffRead::Mapped(layout) => Ok(layout.depth),
+            TiffRead::Decode { reason } => Err(reason),
+        }
+    }
+
+    #[test]
+    fn sample_formats_name_the_type() {
+        assert_eq!(
+            depth_of(&tiff_of::<colortype::Gray16>(&[7; 8])),
+            Ok(Depth::U16)
+        );
+        assert_eq!(
+            depth_of(&tiff_of::<colortype::GrayI16>(&[-7; 8])),
+            Ok(Depth::I16)
+        );
+        assert_eq!(
+            depth_of(&tiff_of::<colortype::Gray32Float>(&[0.5; 8])),
+            Ok(Depth::F32)
+        );
+        let refused = |bytes: Vec<u8>, words: &str| {
+            let e = depth_of(&bytes).unwrap_err();
+            assert!(e.contains(words), "{e}");
+        };
+        refused(tiff_of::<colortype::Gray64Float>(&[0.5; 8]), "64-bit float");
+        refused(
+            tiff_of::<colortype::GrayI32>(&[1; 8]),
+            "32-bit signed integer",
+        );
+        refused(
+            tiff_of::<colortype::GrayI8>(&[1; 8]),
+            "8-bit signed integer",
+        );
+        // A SampleFormat of one value a sample (three here), float color: refused as such.
+        refused(
+            tiff_of::<colortype::RGB32Float>(&[0.5; 24]),
+            "float samples a pixel (color)",
+        );
     }
 }
