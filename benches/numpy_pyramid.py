@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The numpy + tifffile peer of ctpyramid, and the large-stack check.
 
-    python3 benches/numpy_pyramid.py make DIR [--slices 128] [--size 2048]
-        writes DIR/s_rec00000000.tif ... with tifffile: uncompressed u16 slices of a noisy
-        phantom (deterministic).
+    python3 benches/numpy_pyramid.py make DIR [--slices 128] [--size 2048] [--dtype uint16]
+        writes DIR/s_rec00000000.tif ... with tifffile: uncompressed slices of a noisy
+        phantom (deterministic); --dtype uint8, uint16, int16 (Hounsfield-like: -1000 air)
+        or float32 (attenuation per cm, as TomoPy writes: small values, negatives in noise).
     python3 benches/numpy_pyramid.py build DIR OUT [--min-size 500]
         builds the pyramid of DIR into OUT/<L>/<k:06>.tif with numpy (the conventional way:
         read each slice whole with tifffile, reduce with numpy), timing it: the reference peer
@@ -35,9 +36,13 @@ def list_slices(folder):
 
 
 def halve(s):
-    """(a+b+c+d+2)>>2 over 2x2 blocks, odd last row/column dropped."""
+    """(a+b+c+d+2)>>2 over 2x2 blocks (signed: a flooring shift), odd last row/column
+    dropped; for floats ((a+b)+(c+d))*0.25 in float32."""
     h, w = s.shape[0] // 2 * 2, s.shape[1] // 2 * 2
-    s = s[:h, :w].astype(np.uint32)
+    if s.dtype.kind == "f":
+        s = s[:h, :w]
+        return ((s[0::2, 0::2] + s[0::2, 1::2]) + (s[1::2, 0::2] + s[1::2, 1::2])) * np.float32(0.25)
+    s = s[:h, :w].astype(np.int64)
     return (s[0::2, 0::2] + s[0::2, 1::2] + s[1::2, 0::2] + s[1::2, 1::2] + 2) >> 2
 
 
@@ -45,7 +50,7 @@ def reduce(a, b):
     """One slice of the next level from two (b None: the odd last slice, halved alone)."""
     p = halve(a)
     if b is not None:
-        p = (p + halve(b) + 1) >> 1
+        p = (p + halve(b)) * np.float32(0.5) if a.dtype.kind == "f" else (p + halve(b) + 1) >> 1
     return p.astype(a.dtype)
 
 
@@ -99,7 +104,18 @@ def phantom(z, n, size, rng):
                                (0.45, 0.65, 0.7, 0.08, 61000.0)]:
         v = np.where((x - cx) ** 2 + (y - cy) ** 2 + (z / n - cz) ** 2 < r * r, val, v)
     v += rng.integers(-1000, 1001, size=v.shape)
-    return np.clip(v, 0, 65535).astype(np.uint16)
+    return np.clip(v, 0, 65535)
+
+
+def typed(v, dtype):
+    """The phantom's values (0..65535) as a reconstruction of `dtype` would hold them."""
+    if dtype == "uint8":
+        return (v.astype(np.uint16) >> 8).astype(np.uint8)
+    if dtype == "int16":
+        return (v / 65535 * 4000 - 1000).astype(np.int16)
+    if dtype == "float32":
+        return ((v - 3000) / 65535 * 2.5).astype(np.float32)
+    return v.astype(np.uint16)
 
 
 def main():
@@ -109,7 +125,8 @@ def main():
     m.add_argument("dir")
     m.add_argument("--slices", type=int, default=128)
     m.add_argument("--size", type=int, default=2048)
-    m.add_argument("--bits", type=int, choices=(8, 16), default=16)
+    m.add_argument("--bits", type=int, choices=(8, 16), help="8: --dtype uint8 (the old flag)")
+    m.add_argument("--dtype", choices=("uint8", "uint16", "int16", "float32"), default="uint16")
     b = sub.add_parser("build")
     b.add_argument("dir")
     b.add_argument("out")
@@ -122,12 +139,11 @@ def main():
     if args.cmd == "make":
         os.makedirs(args.dir, exist_ok=True)
         rng = np.random.default_rng(42)
+        dtype = "uint8" if args.bits == 8 else args.dtype
         for z in range(args.slices):
-            image = phantom(z, args.slices, args.size, rng)
-            if args.bits == 8:
-                image = (image >> 8).astype(np.uint8)
+            image = typed(phantom(z, args.slices, args.size, rng), dtype)
             tifffile.imwrite(os.path.join(args.dir, f"s_rec{z:08d}.tif"), image)
-        print(f"wrote {args.slices} slices of {args.size}x{args.size} u{args.bits} to {args.dir}")
+        print(f"wrote {args.slices} slices of {args.size}x{args.size} {dtype} to {args.dir}")
     elif args.cmd == "build":
         t = time.perf_counter()
         levels, files = build(args.dir, args.out, args.min_size)
@@ -148,7 +164,8 @@ def main():
             for n in set(na) & set(nb):
                 count += 1
                 x, y = tifffile.imread(os.path.join(da, n)), tifffile.imread(os.path.join(db, n))
-                if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y):
+                nan = x.dtype.kind == "f"
+                if x.shape != y.shape or x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=nan):
                     print(f"level {level} {n}: pixels differ")
                     bad += 1
         print(f"compared {count} files: {'identical' if bad == 0 else f'{bad} differences'}")
