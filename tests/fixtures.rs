@@ -7,42 +7,6 @@ use std::path::Path;
 
 use common::*;
 
-struct LevelSpec {
-    level: usize,
-    width: usize,
-    height: usize,
-    bits: u16,
-    slices: usize,
-}
-
-/// Reads `manifest.txt`: `min_size N`, then `level width height bits slices` per level.
-fn manifest(dir: &Path) -> (usize, Vec<LevelSpec>) {
-    let text = std::fs::read_to_string(dir.join("manifest.txt")).unwrap();
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    let first = lines.next().unwrap();
-    let min_size = first
-        .strip_prefix("min_size ")
-        .unwrap_or_else(|| panic!("{}: first line {first:?}", dir.display()))
-        .trim()
-        .parse()
-        .unwrap();
-    let levels = lines
-        .map(|l| {
-            let v: Vec<usize> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
-            LevelSpec {
-                level: v[0],
-                width: v[1],
-                height: v[2],
-                bits: v[3] as u16,
-                slices: v[4],
-            }
-        })
-        .collect();
-    (min_size, levels)
-}
-
 /// Builds fixture stack `name` with each reader and each writer and compares every output
 /// with the reference.
 fn check_stack(name: &str) {
@@ -141,7 +105,11 @@ fn check_stack_with(name: &str, options: &[&str]) {
 /// `expected/<name>`.
 fn check_build(input: &Path, name: &str, options: &[&str]) {
     let expected = fixtures().join("expected").join(name);
-    let (min_size, levels) = manifest(&expected);
+    let Manifest {
+        min_size,
+        dtype,
+        levels,
+    } = read_manifest(&expected);
     let work = copy_fixture(input);
     let dir = work.path().to_str().unwrap();
     let min_size = min_size.to_string();
@@ -178,12 +146,12 @@ fn check_build(input: &Path, name: &str, options: &[&str]) {
         assert_eq!(names, want, "{name}: files of level {}", spec.level);
         for k in 0..spec.slices {
             let got_path = got_dir.join(format!("{k:06}.tif"));
-            let (w, h, bits, got) = decode_tiff(&got_path);
+            let (w, h, got_dtype, got) = decode_tiff_typed(&got_path);
             let at = format!("{name}: level {} slice {k}", spec.level);
             assert_eq!(
-                (w, h, bits),
-                (spec.width, spec.height, spec.bits),
-                "{at}: geometry"
+                (w, h, got_dtype.bits(), got_dtype),
+                (spec.width, spec.height, spec.bits, dtype),
+                "{at}: geometry and sample type"
             );
             let want = std::fs::read(
                 expected
@@ -191,17 +159,8 @@ fn check_build(input: &Path, name: &str, options: &[&str]) {
                     .join(format!("{k:06}.raw")),
             )
             .unwrap();
-            assert_eq!(got.len(), want.len(), "{at}: pixel bytes");
-            if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
-                let px = i / (bits as usize / 8);
-                panic!(
-                    "{at}: first difference at x={} y={} (byte {i}: got {}, want {})",
-                    px % w,
-                    px / w,
-                    got[i],
-                    want[i]
-                );
-            }
+            // Bit for bit; float32 NaN only where the reference has NaN (any NaN).
+            assert_samples_eq(&got, &want, dtype, w, &at);
         }
     }
     assert!(
@@ -235,6 +194,15 @@ stack_tests!(
     bmp_skyscan,
     deflate,
     deflate_pred,
+    f32_be,
+    f32_deflate_pred,
+    f32_multipage,
+    f32_strips,
+    f32_tiled,
+    i16_be,
+    i16_deflate_pred,
+    i16_lzw,
+    i16_strips,
     jpeg_gray,
     lzw,
     lzw_pred,

@@ -41,16 +41,211 @@ pub fn ctpyramid(args: &[&str]) -> Output {
 /// Pixels of a TIFF as little-endian bytes, read with the `tiff` crate's full decoder
 /// (not ctpyramid's reader), with width, height and bits per sample.
 pub fn decode_tiff(path: &Path) -> (usize, usize, u16, Vec<u8>) {
+    let (w, h, dtype, bytes) = decode_tiff_typed(path);
+    (w, h, dtype.bits(), bytes)
+}
+
+/// The sample types ctpyramid reads and writes (`uint8`, `uint16`, `int16`, `float32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    U8,
+    U16,
+    I16,
+    F32,
+}
+
+impl Dtype {
+    /// Its numpy name, as `pyramid.json`, `crop.json` and the fixtures' manifests write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::U8 => "uint8",
+            Dtype::U16 => "uint16",
+            Dtype::I16 => "int16",
+            Dtype::F32 => "float32",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Dtype {
+        match name {
+            "uint8" => Dtype::U8,
+            "uint16" => Dtype::U16,
+            "int16" => Dtype::I16,
+            "float32" => Dtype::F32,
+            other => panic!("unknown dtype {other:?}"),
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            Dtype::U8 => 1,
+            Dtype::U16 | Dtype::I16 => 2,
+            Dtype::F32 => 4,
+        }
+    }
+
+    pub fn bits(self) -> u16 {
+        self.size() as u16 * 8
+    }
+
+    /// Sample `i` of little-endian `bytes`, as text for messages (NaN with its bits).
+    pub fn show(self, bytes: &[u8], i: usize) -> String {
+        let b = &bytes[i * self.size()..(i + 1) * self.size()];
+        match self {
+            Dtype::U8 => b[0].to_string(),
+            Dtype::U16 => u16::from_le_bytes([b[0], b[1]]).to_string(),
+            Dtype::I16 => i16::from_le_bytes([b[0], b[1]]).to_string(),
+            Dtype::F32 => {
+                let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                format!("{v:?} ({:#010x})", v.to_bits())
+            }
+        }
+    }
+}
+
+/// Like [`decode_tiff`], with the sample type (int16 and float32 too) instead of the bits.
+pub fn decode_tiff_typed(path: &Path) -> (usize, usize, Dtype, Vec<u8>) {
     let file = std::fs::File::open(path).unwrap();
     let mut dec = Decoder::new(std::io::BufReader::new(file))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (w, h) = dec.dimensions().unwrap();
-    let (bits, bytes) = match dec.read_image().unwrap() {
-        DecodingResult::U8(v) => (8, v),
-        DecodingResult::U16(v) => (16, v.iter().flat_map(|p| p.to_le_bytes()).collect()),
+    let (dtype, bytes) = typed_samples(path, dec.read_image().unwrap());
+    (w as usize, h as usize, dtype, bytes)
+}
+
+/// Every page of a TIFF (each IFD of the chain) as [`decode_tiff_typed`] reads a page.
+pub fn decode_tiff_pages_typed(path: &Path) -> Vec<(usize, usize, Dtype, Vec<u8>)> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut dec = Decoder::new(std::io::BufReader::new(file))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut pages = Vec::new();
+    loop {
+        let (w, h) = dec.dimensions().unwrap();
+        let (dtype, bytes) = typed_samples(path, dec.read_image().unwrap());
+        pages.push((w as usize, h as usize, dtype, bytes));
+        if !dec.more_images() {
+            return pages;
+        }
+        dec.next_image()
+            .unwrap_or_else(|e| panic!("{}: page {}: {e}", path.display(), pages.len()));
+    }
+}
+
+fn typed_samples(path: &Path, decoded: DecodingResult) -> (Dtype, Vec<u8>) {
+    fn le<const N: usize, T: Copy>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+        v.iter().flat_map(|&p| f(p)).collect()
+    }
+    match decoded {
+        DecodingResult::U8(v) => (Dtype::U8, v),
+        DecodingResult::U16(v) => (Dtype::U16, le(&v, u16::to_le_bytes)),
+        DecodingResult::I16(v) => (Dtype::I16, le(&v, i16::to_le_bytes)),
+        DecodingResult::F32(v) => (Dtype::F32, le(&v, f32::to_le_bytes)),
         other => panic!("{}: unexpected sample type {other:?}", path.display()),
-    };
-    (w as usize, h as usize, bits, bytes)
+    }
+}
+
+/// The first sample at which `got` and `want` (little-endian samples of `dtype`) differ, as
+/// the fixtures are compared: bit for bit, but for float32 NaN, which must be NaN in both
+/// (its sign and payload may differ: numpy and Rust need not make the same NaN).
+pub fn first_difference(got: &[u8], want: &[u8], dtype: Dtype) -> Option<usize> {
+    assert_eq!(got.len(), want.len(), "sample bytes");
+    let size = dtype.size();
+    got.chunks_exact(size)
+        .zip(want.chunks_exact(size))
+        .position(|(g, w)| {
+            if dtype == Dtype::F32 {
+                let g = f32::from_le_bytes([g[0], g[1], g[2], g[3]]);
+                let w = f32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                !(g.is_nan() && w.is_nan() || g.to_bits() == w.to_bits())
+            } else {
+                g != w
+            }
+        })
+}
+
+/// Panics naming the first sample where `got` and `want` (`width` samples a row) differ, by
+/// [`first_difference`].
+pub fn assert_samples_eq(got: &[u8], want: &[u8], dtype: Dtype, width: usize, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: sample bytes");
+    if let Some(i) = first_difference(got, want, dtype) {
+        panic!(
+            "{what}: first difference at x={} y={}: got {}, want {}",
+            i % width,
+            i / width,
+            dtype.show(got, i),
+            dtype.show(want, i)
+        );
+    }
+}
+
+/// One level of `fixtures/expected/<name>/manifest.txt`.
+pub struct LevelSpec {
+    pub level: usize,
+    pub width: usize,
+    pub height: usize,
+    pub bits: u16,
+    pub slices: usize,
+}
+
+/// `fixtures/expected/<name>/manifest.txt`: `min_size N`, an optional `dtype D` (int16 and
+/// float32 stacks; without it the dtype is uint8 or uint16 by the bits), then
+/// `level width height bits slices` per level; `#` starts a comment line.
+pub struct Manifest {
+    pub min_size: usize,
+    pub dtype: Dtype,
+    pub levels: Vec<LevelSpec>,
+}
+
+pub fn read_manifest(dir: &Path) -> Manifest {
+    let path = dir.join("manifest.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let first = lines.next().unwrap();
+    let min_size = first
+        .strip_prefix("min_size ")
+        .unwrap_or_else(|| panic!("{}: first line {first:?}", dir.display()))
+        .trim()
+        .parse()
+        .unwrap();
+    let mut dtype = None;
+    let mut levels = Vec::new();
+    for line in lines {
+        if let Some(name) = line.strip_prefix("dtype ") {
+            dtype = Some(Dtype::from_name(name.trim()));
+            continue;
+        }
+        let v: Vec<usize> = line
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        levels.push(LevelSpec {
+            level: v[0],
+            width: v[1],
+            height: v[2],
+            bits: v[3] as u16,
+            slices: v[4],
+        });
+    }
+    let dtype = dtype.unwrap_or(match levels.first().map_or(16, |l| l.bits) {
+        8 => Dtype::U8,
+        _ => Dtype::U16,
+    });
+    Manifest {
+        min_size,
+        dtype,
+        levels,
+    }
+}
+
+/// `fixtures/expected/<name>/<level>/<index:06>.raw`: little-endian samples, row-major.
+pub fn expected_raw(name: &str, level: usize, index: usize) -> Vec<u8> {
+    let path = fixtures()
+        .join("expected")
+        .join(name)
+        .join(level.to_string())
+        .join(format!("{index:06}.raw"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Names of the files in `dir`, sorted.
