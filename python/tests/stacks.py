@@ -31,17 +31,34 @@ def write_stack(folder, volume, prefix="s_rec", digits=8, start=0, compression=N
 
 
 def halve(s):
-    """(a+b+c+d+2)>>2 over 2x2 blocks, an odd last row/column dropped."""
+    """One 2x2 block average over the slice, an odd last row/column dropped, in the slice's
+    type: integers (a+b+c+d+2)>>2 (int16 summed in int32, the shift flooring), float32
+    ((a+b)+(c+d))*0.25 with a, b the upper row, every step in float32."""
     h, w = s.shape[0] // 2 * 2, s.shape[1] // 2 * 2
-    s = s[:h, :w].astype(np.uint32)
-    return (s[0::2, 0::2] + s[0::2, 1::2] + s[1::2, 0::2] + s[1::2, 1::2] + 2) >> 2
+    s = s[:h, :w]
+    a, b, c, d = s[0::2, 0::2], s[0::2, 1::2], s[1::2, 0::2], s[1::2, 1::2]
+    if s.dtype == np.float32:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return ((a + b) + (c + d)) * np.float32(0.25)
+    wide = np.int32 if s.dtype == np.int16 else np.uint32
+    a, b, c, d = (v.astype(wide) for v in (a, b, c, d))
+    return (a + b + c + d + 2) >> 2
+
+
+def average(p, q):
+    """Two halved slices into one: integers (p+q+1)>>1, float32 (p+q)*0.5."""
+    if p.dtype == np.float32:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (p + q) * np.float32(0.5)
+    return (p + q + 1) >> 1
 
 
 def reference(volume, min_size=500):
     """The expected levels of `volume` (n, h, w): a list of (n_L, h_L, w_L) arrays.
 
-    Slices paired (0,1), (2,3)...; each halved, then averaged (p+q+1)>>1; an odd last slice
-    halved alone (ceil(n / 2^L) slices); while width or height > min_size.
+    Slices paired (0,1), (2,3)...; each halved, then averaged (p+q+1)>>1 (float32:
+    (p+q)*0.5); an odd last slice halved alone (ceil(n / 2^L) slices); while width or height
+    > min_size. The levels keep the input's dtype (uint8, uint16, int16 or float32).
     """
     levels = []
     current = list(volume)
@@ -51,7 +68,7 @@ def reference(volume, min_size=500):
         for k in range(0, len(current), 2):
             p = halve(current[k])
             if k + 1 < len(current):
-                p = (p + halve(current[k + 1]) + 1) >> 1
+                p = average(p, halve(current[k + 1]))
             nxt.append(p.astype(volume.dtype))
         current = nxt
         levels.append(np.stack(current))

@@ -64,6 +64,12 @@ def build(
 ) -> Dict[str, Any]:
     """Build the pyramid of the slices in ``dir`` (a folder, or a multi-page TIFF).
 
+    Slices are all of one type, which the levels keep: ``uint8`` or ``uint16`` (gray, or
+    color made gray), ``int16`` or ``float32`` (gray TIFF, SampleFormat 2 or 3). Integers
+    are averaged as ``(a+b+c+d+2)>>2`` per 2x2 block, then ``(p+q+1)>>1`` per pair of
+    slices (int16 in int32, the shift flooring); float32 as ``((a+b)+(c+d))*0.25`` then
+    ``(p+q)*0.5``, in float32 (NaN and infinities propagate).
+
     Levels go to ``out`` (default ``<dir>/.thumbnail``) as ``<out>/<level>/<k:06>.tif``, or
     one multi-page TIFF a level with ``layout="stack"``; with ``format="ome-zarr"``, one
     OME-Zarr store (default ``<dir>.ome.zarr`` beside the folder) whose level 0 is the input,
@@ -80,14 +86,14 @@ def build(
     five or none: files ``<prefix><index>.<ext>``), ``skip_missing`` and ``all_images``.
 
     ``progress(event)`` is called on the calling thread with each object ``ctpyramid build
-    --progress json`` prints, as a dict: ``{"event": "plan", ...}`` (``slices_to_write``:
-    how many progress events follow; ``store``: an OME-Zarr store's path, ngff, chunks and
-    codec), one ``{"event": "progress", ...}`` per output slice written, and ``{"event":
-    "done", ...}``. ``files_*`` fields count files (TIFF files, or OME-Zarr chunk files),
-    ``slices_*`` fields output slices; ``kept`` is ``files_kept``. Returning exactly
-    False cancels: the build stops within a second, every output complete or absent, and
-    ``Cancelled`` is raised. An exception it raises stops the build the same way and
-    propagates.
+    --progress json`` prints, as a dict: ``{"event": "plan", ...}`` (``dtype``: the
+    samples' type, ``bits`` their size; ``slices_to_write``: how many progress events
+    follow; ``store``: an OME-Zarr store's path, ngff, chunks and codec), one ``{"event":
+    "progress", ...}`` per output slice written, and ``{"event": "done", ...}``.
+    ``files_*`` fields count files (TIFF files, or OME-Zarr chunk files), ``slices_*``
+    fields output slices; ``kept`` is ``files_kept``. Returning exactly False cancels: the
+    build stops within a second, every output complete or absent, and ``Cancelled`` is
+    raised. An exception it raises stops the build the same way and propagates.
 
     Returns the summary: the ``done`` object (slices, levels, files and slices written and
     kept, bytes read, elapsed seconds, out, manifest).
@@ -117,6 +123,8 @@ def inspect(
 ) -> Dict[str, Any]:
     """Describe the stack in ``dir`` without writing anything: what ``ctpyramid inspect
     --json`` prints (slices, kinds, levels, the pyramid's state, every problem, every file).
+    Each kind of slice names its ``dtype`` (``uint8``, ``uint16``, ``int16`` or ``float32``)
+    beside ``bits``.
 
     With ``format="ome-zarr"``, ``pyramid`` is the state of the store that ``build`` with
     the same ``out``, ``ngff``, ``codec``, ``chunks``, ``min_size`` and ``voxel_size`` would
@@ -206,8 +214,9 @@ def read(
     all_images: bool = False,
 ) -> "numpy.ndarray":
     """Read a box of a level of the stack in ``path`` (a folder, or a multi-page TIFF) into a
-    numpy array of shape ``(slices, rows, columns)`` and the stack's dtype (``uint8`` or
-    ``uint16``, native byte order): what ``ctpyramid crop`` would write, in memory.
+    numpy array of shape ``(slices, rows, columns)`` and the stack's dtype (``uint8``,
+    ``uint16``, ``int16`` or ``float32``, native byte order): what ``ctpyramid crop`` would
+    write, in memory.
 
     ``level`` 0 is the input, selected as ``build`` selects it (the selection keywords are
     ``build``'s); a level >= 1 is read from the TIFF pyramid ``build`` wrote (in
@@ -227,12 +236,13 @@ def read(
 
     ``progress(event)`` is called on the calling thread with dicts, as for ``build``:
     ``{"event": "plan", "job": "read", "level": ..., "box": {"x": [a, b], "y": [c, d],
-    "z": [e, f]}, "width": ..., "height": ..., "slices": ..., "bits": ..., "total": ...,
-    ...}``, one ``{"event": "progress", "slice": k, "done": ..., "total": ..., ...}`` per
-    slice read, and ``{"event": "done", "job": "read", ...}`` (slices and bytes read,
-    ``file_bytes_read``: what was read of the files). Returning exactly False cancels:
-    ``Cancelled`` is raised within a second (``out`` is then partly filled). An exception it
-    raises, or Ctrl-C, stops the read the same way and propagates.
+    "z": [e, f]}, "width": ..., "height": ..., "slices": ..., "bits": ..., "dtype": ...,
+    "total": ..., ...}``, one ``{"event": "progress", "slice": k, "done": ...,
+    "total": ..., ...}`` per slice read, and ``{"event": "done", "job": "read", ...}``
+    (``dtype``, slices and bytes read, ``file_bytes_read``: what was read of the files).
+    Returning exactly False cancels: ``Cancelled`` is raised within a second (``out`` is then
+    partly filled). An exception it raises, or Ctrl-C, stops the read the same way and
+    propagates.
 
     Raises ``ValueError`` naming the axis for a box outside the level, empty (``(3, 3)``)
     or reversed (``(5, 2)``) (``x=0..100: outside the level's columns 0..64``), naming
@@ -296,8 +306,8 @@ def crop(
     ``done`` dict; returning exactly False cancels (``Cancelled``). Errors as for ``read``.
 
     Returns the summary, the ``done`` dict: ``job`` "crop", ``level``, ``box``, ``bits``,
-    ``slices_read``, ``bytes``, ``file_bytes_read``, ``files_written``, ``files_kept``,
-    ``elapsed``, ``out`` (absolute) and ``record`` (``crop.json``).
+    ``dtype``, ``slices_read``, ``bytes``, ``file_bytes_read``, ``files_written``,
+    ``files_kept``, ``elapsed``, ``out`` (absolute) and ``record`` (``crop.json``).
     """
     options = dict(locals())
     del options["path"], options["out"], options["progress"]

@@ -30,6 +30,8 @@ def plan(
 def slurm_script(
     input: Union[str, os.PathLike[str]], shards: int, options: Dict[str, Any]
 ) -> str: ...
+# The box as a (slices, rows, columns) array of the stack's dtype: uint8, uint16, int16 or
+# float32, native byte order.
 def read(
     input: Union[str, os.PathLike[str]],
     options: Dict[str, Any],
