@@ -195,6 +195,7 @@ pub fn summary(summary: &Summary) -> Value {
         "event": "done",
         "slices": summary.plan.slices,
         "levels": summary.plan.levels.len(),
+        "dtype": summary.plan.depth.dtype(),
         "slices_read": summary.slices_read,
         "bytes": summary.bytes_read,
         "format": summary.format.name(),

@@ -89,7 +89,8 @@ def build(
     --progress json`` prints, as a dict: ``{"event": "plan", ...}`` (``dtype``: the
     samples' type, ``bits`` their size; ``slices_to_write``: how many progress events
     follow; ``store``: an OME-Zarr store's path, ngff, chunks and codec), one ``{"event":
-    "progress", ...}`` per output slice written, and ``{"event": "done", ...}``.
+    "progress", ...}`` per output slice written, and ``{"event": "done", ...}`` (``dtype``
+    again).
     ``files_*`` fields count files (TIFF files, or OME-Zarr chunk files), ``slices_*``
     fields output slices; ``kept`` is ``files_kept``. Returning exactly False cancels: the
     build stops within a second, every output complete or absent, and ``Cancelled`` is
