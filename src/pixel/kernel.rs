@@ -15,7 +15,7 @@ use super::sample::Sample;
 pub trait Reduce: Sample {
     /// [`reduce_pair_row`] for this type.
     fn reduce_pair_row(a0: &[Self], a1: &[Self], b0: &[Self], b1: &[Self], out: &mut [Self]);
-    /// [`halve_row`] for this type.
+    /// `halve_row` (the function of this module) for this type.
     fn halve_row(a0: &[Self], a1: &[Self], out: &mut [Self]);
 }
 
