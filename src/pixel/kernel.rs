@@ -90,26 +90,13 @@ reduce_int!(i16);
 impl Reduce for f32 {
     #[inline]
     fn reduce_pair_row(a0: &[f32], a1: &[f32], b0: &[f32], b1: &[f32], out: &mut [f32]) {
-        let n = out.len();
-        let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
-        let quads = a0
-            .chunks_exact(2)
-            .zip(a1.chunks_exact(2))
-            .zip(b0.chunks_exact(2).zip(b1.chunks_exact(2)));
-        for (o, ((a0, a1), (b0, b1))) in out.iter_mut().zip(quads) {
-            *o = (quad_f32(a0, a1) + quad_f32(b0, b1)) * 0.5;
-        }
+        each_pair(a0, a1, b0, b1, out, |a0, a1, b0, b1| {
+            (quad_f32(a0, a1) + quad_f32(b0, b1)) * 0.5
+        });
     }
     #[inline]
     fn halve_row(a0: &[f32], a1: &[f32], out: &mut [f32]) {
-        let n = out.len();
-        let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
-        for (o, (a0, a1)) in out
-            .iter_mut()
-            .zip(a0.chunks_exact(2).zip(a1.chunks_exact(2)))
-        {
-            *o = quad_f32(a0, a1);
-        }
+        each_block(a0, a1, out, quad_f32);
     }
 }
 
@@ -142,6 +129,24 @@ pub fn halve_row<T: Reduce>(a0: &[T], a1: &[T], out: &mut [T]) {
 /// [`pair_row_u8`].
 #[inline]
 fn pair_row<T: Widen>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
+    each_pair(a0, a1, b0, b1, out, |a0, a1, b0, b1| {
+        T::from_acc((quad(a0, a1) + quad(b0, b1) + T::Acc::from(1)) >> 1)
+    });
+}
+
+/// Each output pixel of a pair of slices from `f` of its 2x2 blocks in both (`a0`, `a1`
+/// rows of the first slice, `b0`, `b1` of the second), each block two samples of two rows.
+/// Every row is cut to `2 * out.len()` first, so that the loop runs without bounds checks
+/// and vectorizes (a trailing odd column is ignored).
+#[inline(always)]
+fn each_pair<T: Copy>(
+    a0: &[T],
+    a1: &[T],
+    b0: &[T],
+    b1: &[T],
+    out: &mut [T],
+    f: impl Fn(&[T], &[T], &[T], &[T]) -> T,
+) {
     let n = out.len();
     let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
     let quads = a0
@@ -149,9 +154,20 @@ fn pair_row<T: Widen>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &mut [T]) {
         .zip(a1.chunks_exact(2))
         .zip(b0.chunks_exact(2).zip(b1.chunks_exact(2)));
     for (o, ((a0, a1), (b0, b1))) in out.iter_mut().zip(quads) {
-        let p = quad(a0, a1);
-        let q = quad(b0, b1);
-        *o = T::from_acc((p + q + T::Acc::from(1)) >> 1);
+        *o = f(a0, a1, b0, b1);
+    }
+}
+
+/// [`each_pair`] for a lone slice: each output pixel from `f` of its 2x2 block.
+#[inline(always)]
+fn each_block<T: Copy>(a0: &[T], a1: &[T], out: &mut [T], f: impl Fn(&[T], &[T]) -> T) {
+    let n = out.len();
+    let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
+    for (o, (a0, a1)) in out
+        .iter_mut()
+        .zip(a0.chunks_exact(2).zip(a1.chunks_exact(2)))
+    {
+        *o = f(a0, a1);
     }
 }
 
@@ -204,14 +220,7 @@ fn pair_row_u8(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
 /// [`halve_row`] for integers.
 #[inline]
 fn halve_row_int<T: Widen>(a0: &[T], a1: &[T], out: &mut [T]) {
-    let n = out.len();
-    let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
-    for (o, (a0, a1)) in out
-        .iter_mut()
-        .zip(a0.chunks_exact(2).zip(a1.chunks_exact(2)))
-    {
-        *o = T::from_acc(quad(a0, a1));
-    }
+    each_block(a0, a1, out, |a0, a1| T::from_acc(quad(a0, a1)));
 }
 
 /// Rows scratch for one rayon task; stays empty (no allocation) on the zero-copy path.
