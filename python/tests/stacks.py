@@ -5,6 +5,8 @@ Expected pixels never come from ctpyramid: `reference` below is the compatibilit
 """
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +127,51 @@ def slow_volume():
     y, x = np.mgrid[0:size, 0:size]
     base = ((x * 37 + y * 11) % 4096).astype(np.uint16)
     return np.stack([base + np.uint16(i) for i in range(n)])
+
+
+INTERRUPTED = """
+import os, signal, sys, threading, time
+{imports}
+src, delay = sys.argv[1], float(sys.argv[2])
+def interrupt():
+    time.sleep(delay)
+    print("signal", time.monotonic(), flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+if delay >= 0:
+    threading.Thread(target=interrupt, daemon=True).start()
+try:
+    start = time.monotonic()
+    {call}
+    print("completed", time.monotonic() - start, flush=True)
+except KeyboardInterrupt:
+    print("interrupted", time.monotonic(), flush=True)
+"""
+
+
+def interrupt_midway(imports, call, fresh_copy):
+    """Runs `call` (Python source using `src`) in a new process and sends it SIGINT while it
+    runs: the delay is a third of how long the same call took uninterrupted on another copy
+    (`fresh_copy()` makes one a run, since a finished build leaves nothing to do), so a fast
+    machine is interrupted as surely as a slow one; retried with shorter delays if the call
+    still ended first. Returns the seconds from the signal to KeyboardInterrupt and the copy
+    that was interrupted."""
+    script = INTERRUPTED.format(imports=imports, call=call)
+
+    def run(delay):
+        src = fresh_copy()
+        out = subprocess.run([sys.executable, "-c", script, str(src), str(delay)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return src, out.stdout.split("\n")
+
+    _, lines = run(-1)
+    elapsed = float(next(ln for ln in lines if ln.startswith("completed")).split()[1])
+    delay = elapsed / 3
+    for _ in range(4):
+        src, lines = run(delay)
+        if not any(ln.startswith("completed") for ln in lines):
+            signalled = float(next(ln for ln in lines if ln.startswith("signal")).split()[1])
+            interrupted = float(next(ln for ln in lines if ln.startswith("interrupted")).split()[1])
+            return interrupted - signalled, src
+        delay /= 3
+    raise AssertionError(f"never interrupted: the call took {elapsed:.3f} s uninterrupted")

@@ -3,7 +3,6 @@ as tifffile and Pillow read it (level 0), and of the numpy pyramid reference (le
 after ctpyramid.build). Expected pixels never come from ctpyramid."""
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import tifffile
 from PIL import Image
 
 import ctpyramid
-from stacks import copy_stack, phantom, reference, tree_bytes, write_stack
+from stacks import copy_stack, interrupt_midway, phantom, reference, tree_bytes, write_stack
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stacks"
 
@@ -287,34 +286,12 @@ def test_crop_writes_the_box_as_the_cli_does(tmp_path, cli):
     assert stack["files_written"] == 1
 
 
-READ_INTERRUPTED = textwrap.dedent("""
-    import os, signal, sys, threading, time
-    import numpy, ctpyramid
-    def interrupt():
-        time.sleep(0.15)
-        print("signal", time.monotonic(), flush=True)
-        os.kill(os.getpid(), signal.SIGINT)
-    threading.Thread(target=interrupt, daemon=True).start()
-    try:
-        ctpyramid.read(sys.argv[1], threads=1)
-        print("completed", flush=True)
-    except KeyboardInterrupt:
-        print("interrupted", time.monotonic(), flush=True)
-""")
-
-
 def test_keyboard_interrupt_stops_a_read(tmp_path, slow_stack):
     folder, _ = slow_stack
     src = copy_stack(folder, tmp_path / "s")
-    run = subprocess.run([sys.executable, "-c", READ_INTERRUPTED, str(src)],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    if "completed" in run.stdout:
-        pytest.skip("the read finished before the signal (a fast machine)")
-    lines = run.stdout.split("\n")
-    signalled = float(next(ln for ln in lines if ln.startswith("signal")).split()[1])
-    interrupted = float(next(ln for ln in lines if ln.startswith("interrupted")).split()[1])
-    assert interrupted - signalled < 1.0
+    latency, _ = interrupt_midway("import numpy, ctpyramid", "ctpyramid.read(src, threads=1)",
+                                  lambda: src)
+    assert latency < 1.0
 
 
 def test_without_numpy_an_import_error_not_a_panic():
