@@ -1,5 +1,6 @@
 """ct_thumbnail: CTHarvester's interface, on ctpyramid."""
 import errno
+import itertools
 import os
 import shutil
 import subprocess
@@ -276,7 +277,7 @@ def test_the_gil_is_released(tmp_path, slow_stack):
 ])
 def test_keyboard_interrupt_stops_cleanly(tmp_path, slow_stack, cli, module, function, args):
     folder, volume = slow_stack
-    copies = iter(range(100))
+    copies = itertools.count()
     latency, src = interrupt_midway(f"from {module} import {function}", f"{function}(src{args})",
                                     lambda: copy_stack(folder, tmp_path / f"s{next(copies)}"))
     assert latency < 1.0
