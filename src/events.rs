@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::options::{OmeZarrOptions, OutputFormat};
+use crate::options::{OmeZarrOptions, OutputFormat, Units};
+use crate::output::mesh::MeshFormat;
 use crate::pixel::Depth;
 use crate::plan::Plan;
 use crate::region::Region;
@@ -57,6 +58,27 @@ pub enum Event<'a> {
         /// Slices of the box to read.
         to_read: usize,
         /// Their pixel bytes in the box.
+        bytes_to_read: u64,
+    },
+    /// A mesh of a box is about to be made: this is what will be read.
+    MeshPlanned {
+        /// The stack.
+        input: &'a Path,
+        /// The level the box is of (0: the input).
+        level: usize,
+        /// The box, in the level's pixels and slices.
+        region: &'a Region,
+        /// The sample type.
+        depth: Depth,
+        /// The iso value.
+        iso: f64,
+        /// The vertices' coordinates.
+        units: Units,
+        /// The file written, and its format (none for a mesh kept in memory).
+        out: Option<(&'a Path, MeshFormat)>,
+        /// Slices of the box to read, and their pixel bytes in the box.
+        to_read: usize,
+        /// See `to_read`.
         bytes_to_read: u64,
     },
     /// Input slice `index` (from 0) was read and reduced into level 1 (a crop: slice `index`
@@ -154,6 +176,49 @@ pub struct CropSummary {
     pub files_kept: usize,
     /// The crop's record (`crop.json`), written last.
     pub record: Option<PathBuf>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// What a mesh did.
+#[derive(Clone, Debug)]
+pub struct MeshSummary {
+    /// The level the box is of (0: the input).
+    pub level: usize,
+    /// The box.
+    pub region: Region,
+    /// The sample type.
+    pub depth: Depth,
+    /// The iso value.
+    pub iso: f64,
+    /// The vertices' coordinates.
+    pub units: Units,
+    /// The edge of the level's voxels in micrometres, when known.
+    pub voxel_um: Option<f64>,
+    /// The file written, its format and size in bytes (none for a mesh kept in memory).
+    pub out: Option<(PathBuf, MeshFormat, u64)>,
+    /// Vertices and triangles of the mesh.
+    pub vertices: u64,
+    /// See `vertices`.
+    pub triangles: u64,
+    /// Triangles left out for having two corners at one vertex (two edges meeting at a
+    /// sample equal to the iso value).
+    pub degenerate: u64,
+    /// NaN samples in the box (a cube with a NaN corner makes no triangle).
+    pub nan_samples: u64,
+    /// Slices read, and their pixel bytes in the box.
+    pub slices_read: usize,
+    /// See `slices_read`.
+    pub bytes_read: u64,
+    /// Bytes of the files read from disk or the page cache to get them.
+    pub file_bytes_read: u64,
+    /// Slices read through a memory map, rows borrowed in place.
+    pub zero_copy_slices: usize,
+    /// Slices decoded (compressed TIFF, PNG, JPEG, OME-Zarr chunks).
+    pub decoded_slices: usize,
+    /// Why the mesh is empty, when it is for a reason a person should hear: the iso value
+    /// outside the box's values, a box too thin for a cube.
+    pub warning: Option<String>,
     /// How long it took.
     pub elapsed: Duration,
 }

@@ -43,6 +43,7 @@ mod events;
 mod identity;
 mod input;
 mod inspect;
+mod mesh;
 mod options;
 mod output;
 mod pixel;
@@ -52,6 +53,7 @@ pub mod progress;
 mod publish;
 mod region;
 mod shard;
+mod surface;
 
 pub use bench::{bench, BenchOptions, Method, Report as BenchReport, Timing};
 pub use choice::Choice;
@@ -59,15 +61,17 @@ pub use crop::{crop, CropOptions, ReadOptions, RegionRead};
 pub use demo::write_phantom;
 pub use engine::{build, plan_shards, survey, LevelFound, ShardPlan, Survey};
 pub use error::{Error, Hint, Result};
-pub use events::{CropSummary, Event, Outputs, Summary};
+pub use events::{CropSummary, Event, MeshSummary, Outputs, Summary};
 pub use input::{
     FileScaleKind, Pattern, ReadMode, Selection, SelectionParts, SkyScanLog, VoxelSource,
 };
 pub use inspect::{inspect, PyramidState, Report, SliceKind};
+pub use mesh::{mesh, mesh_arrays, MeshOptions};
 pub use options::{
     check_threads, max_threads, parse_chunks, with_threads, BuildOptions, Codec, Ngff,
-    OmeZarrOptions, OutputFormat, TiffLayout, WriteMode, DEFAULT_CHUNKS,
+    OmeZarrOptions, OutputFormat, TiffLayout, Units, WriteMode, DEFAULT_CHUNKS,
 };
+pub use output::mesh::{MeshArrays, MeshFormat};
 pub use output::Recorded;
 pub use pixel::Depth;
 pub use plan::{describe_levels, Level, Plan, DEFAULT_MIN_SIZE};

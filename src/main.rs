@@ -9,14 +9,13 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use cli::args::{BenchCmd, Cli, Command, CropCmd, DemoCmd, InspectCmd, OutputArgs, PlanCmd};
+use cli::args::{
+    BenchCmd, Cli, Command, CropCmd, DemoCmd, InspectCmd, MeshCmd, OutputArgs, PlanCmd,
+};
 use cli::progress::Reporter;
 use cli::{render, say};
 use ctpyramid::platform::Interrupts;
-use ctpyramid::{
-    BenchOptions, BuildOptions, CropOptions, OutputFormat, ReadOptions, Selection, Summary,
-    TiffLayout,
-};
+use ctpyramid::{BenchOptions, BuildOptions, OutputFormat, Selection, Summary, TiffLayout};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -34,6 +33,7 @@ fn main() -> ExitCode {
         Command::Bench(bench) => self::bench(bench),
         Command::Plan(plan) => plan_shards(plan),
         Command::Crop(crop) => self::crop(crop, &signals),
+        Command::Mesh(mesh) => self::mesh(mesh, &signals),
         Command::Demo(demo) => self::demo(demo, &signals),
     };
     report(result.map(|()| ExitCode::SUCCESS), &cli.command, &signals)
@@ -72,22 +72,40 @@ fn usage_error(e: clap::Error) -> ExitCode {
 
 /// `crop`: a box of a level written as files, with a bar or JSON lines, and a summary.
 fn crop(args: &CropCmd, signals: &Interrupts) -> ctpyramid::Result<()> {
-    size_threads(args.threads)?;
-    let options = CropOptions {
-        read: ReadOptions {
-            cancel: Some(signals.cancel()),
-            ..args.options()?.read
-        },
-        ..args.options()?
-    };
-    let mut reporter = Reporter::new(args.progress, args.quiet);
+    size_threads(args.run.threads)?;
+    let mut options = args.options()?;
+    options.read.cancel = Some(signals.cancel());
+    let mut reporter = Reporter::new(args.run.progress, args.run.quiet);
     let summary = ctpyramid::crop(&options, &mut |event| reporter.event(event));
     reporter.finish();
     let summary = summary?;
-    if reporter.json() {
-        say(&ctpyramid::progress::crop_summary(&summary).to_string());
-    } else if !args.quiet {
-        say(&render::crop(&summary));
+    match reporter.json() {
+        true => say(&ctpyramid::progress::crop_summary(&summary).to_string()),
+        false if !args.run.quiet => say(&render::crop(&summary)),
+        false => {}
+    }
+    Ok(())
+}
+
+/// `mesh`: the surface of a box of a level written as a mesh file, with a bar or JSON lines,
+/// a summary, and a warning line when the mesh is empty for a reason.
+fn mesh(args: &MeshCmd, signals: &Interrupts) -> ctpyramid::Result<()> {
+    size_threads(args.run.threads)?;
+    let mut options = args.options()?;
+    options.read.cancel = Some(signals.cancel());
+    let mut reporter = Reporter::new(args.run.progress, args.run.quiet);
+    let summary = ctpyramid::mesh(&options, &args.out, args.sync, &mut |event| {
+        reporter.event(event)
+    });
+    reporter.finish();
+    let summary = summary?;
+    if let Some(warning) = summary.warning.as_ref().filter(|_| !args.run.quiet) {
+        eprintln!("warning: {warning}");
+    }
+    match reporter.json() {
+        true => say(&ctpyramid::progress::mesh_summary(&summary).to_string()),
+        false if !args.run.quiet => say(&render::mesh(&summary)),
+        false => {}
     }
     Ok(())
 }

@@ -65,6 +65,18 @@ choice! {
     }
 }
 
+choice! {
+    /// The coordinates of a mesh's vertices (also the CLI's `--units`).
+    pub enum Units {
+        /// x, y, z in the level's voxels, counted from the level's first (a box's mesh lies
+        /// where the box is).
+        Voxel = "voxel",
+        /// Micrometres from the centre of the input's first voxel, by the voxel size the
+        /// build records (scaled to the level): meshes of every level and box overlay.
+        Um = "um",
+    }
+}
+
 /// Chunk shape `[z, y, x]` when none is given (see docs/ome-zarr.md).
 pub const DEFAULT_CHUNKS: [usize; 3] = [16, 256, 256];
 

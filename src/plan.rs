@@ -124,6 +124,16 @@ pub fn describe_levels(levels: &[Level]) -> String {
     format!("[{}]", levels.join(", "))
 }
 
+/// Where the centre of voxel `i` of level `level` is (`i` a fraction: a point between
+/// voxels), in micrometres from the centre of the input's first voxel along its axis, for
+/// input voxels of `voxel_um`: OME-NGFF translations place a level's voxels so, a level-L
+/// voxel `i` covering input voxels `2^L i .. 2^L (i + 1)`, its centre at
+/// `v (2^L i + (2^L - 1) / 2)`.
+pub fn centre_um(voxel_um: Option<f64>, level: usize, i: f64) -> Option<f64> {
+    let s = f64::from(1u32 << level.min(31));
+    voxel_um.map(|v| v * (s * i + (s - 1.0) / 2.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

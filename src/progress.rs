@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::events::{CropSummary, Event, Summary};
+use crate::events::{CropSummary, Event, MeshSummary, Summary};
 use crate::region::Region;
 
 /// Turns a build's [`Event`]s into JSON objects, counting what was read on the way: `done`,
@@ -119,6 +119,38 @@ impl JsonEvents {
                     "total_bytes": bytes_to_read,
                 }))
             }
+            Event::MeshPlanned {
+                input,
+                level,
+                region,
+                depth,
+                iso,
+                units,
+                out,
+                to_read,
+                bytes_to_read,
+            } => {
+                (self.total, self.bytes_total) = (*to_read, *bytes_to_read);
+                self.progress_on_read = true;
+                Some(json!({
+                    "event": "plan",
+                    "job": "mesh",
+                    "input": input.display().to_string(),
+                    "level": level,
+                    "box": region_json(region),
+                    "width": region.x.len(),
+                    "height": region.y.len(),
+                    "slices": region.z.len(),
+                    "bits": depth.bits(),
+                    "dtype": depth.dtype(),
+                    "iso": iso,
+                    "units": units.name(),
+                    "out": out.map(|(o, _)| o.display().to_string()),
+                    "format": out.map(|(_, f)| f.name()),
+                    "total": to_read,
+                    "total_bytes": bytes_to_read,
+                }))
+            }
             Event::SliceRead { index, bytes } => {
                 self.done += 1;
                 self.bytes_done += bytes;
@@ -186,6 +218,34 @@ pub fn crop_summary(s: &CropSummary) -> Value {
         "elapsed": s.elapsed.as_secs_f64(),
         "out": s.out.as_ref().map(|p| p.display().to_string()),
         "record": s.record.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+/// The `done` object of a mesh.
+pub fn mesh_summary(s: &MeshSummary) -> Value {
+    json!({
+        "event": "done",
+        "job": "mesh",
+        "level": s.level,
+        "box": region_json(&s.region),
+        "dtype": s.depth.dtype(),
+        "iso": s.iso,
+        "units": s.units.name(),
+        "voxel_um": s.voxel_um,
+        "vertices": s.vertices,
+        "triangles": s.triangles,
+        "degenerate_dropped": s.degenerate,
+        "nan_samples": s.nan_samples,
+        "slices_read": s.slices_read,
+        "bytes": s.bytes_read,
+        "file_bytes_read": s.file_bytes_read,
+        "zero_copy_slices": s.zero_copy_slices,
+        "decoded_slices": s.decoded_slices,
+        "out": s.out.as_ref().map(|(p, _, _)| p.display().to_string()),
+        "format": s.out.as_ref().map(|(_, f, _)| f.name()),
+        "out_bytes": s.out.as_ref().map(|(_, _, n)| n),
+        "warning": s.warning,
+        "elapsed": s.elapsed.as_secs_f64(),
     })
 }
 

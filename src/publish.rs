@@ -138,6 +138,27 @@ fn create_reserved_at(
     Ok((tmp, file))
 }
 
+/// A temporary file for `final_path`, not reserved (its size is not known yet): under its
+/// temporary name, or with `part`, `.<name>.<part>.partial` for one of the pieces a file
+/// written in several streams is assembled from. Removed when dropped, unless published.
+pub fn create_temporary(final_path: &Path, part: Option<&str>) -> Result<(TemporaryFile, File)> {
+    let path = match part {
+        None => temporary_name(final_path),
+        Some(part) => {
+            let name = final_path.file_name().unwrap_or_default().to_string_lossy();
+            final_path.with_file_name(format!(".{name}.{part}.partial"))
+        }
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| Error::write(final_path, e))?;
+    Ok((TemporaryFile { path, keep: false }, file))
+}
+
 /// Removes `path`; one that is not there is no error.
 pub fn remove_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {

@@ -8,8 +8,9 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 
 use ctpyramid::{
-    BuildOptions, Choice, Codec, CropOptions, Ngff, OmeZarrOptions, OutputFormat, ReadMode,
-    ReadOptions, RegionSpec, Selection, SelectionParts, TiffLayout, WriteMode, DEFAULT_MIN_SIZE,
+    BuildOptions, Choice, Codec, CropOptions, MeshOptions, Ngff, OmeZarrOptions, OutputFormat,
+    ReadMode, ReadOptions, RegionSpec, Selection, SelectionParts, TiffLayout, Units, WriteMode,
+    DEFAULT_MIN_SIZE,
 };
 
 const EXIT_CODES: &str = "\
@@ -58,6 +59,12 @@ pub enum Command {
     /// the pyramid build wrote. Only the rows of the box are read from files stored plainly
     #[command(after_help = EXIT_CODES)]
     Crop(CropCmd),
+    /// Write the surface at an iso value of a box of a level as a mesh file (binary PLY,
+    /// binary STL or OBJ text, by OUT's extension): PyMCubes's marching cubes triangles, at
+    /// full resolution, streamed from the slices in order with memory flat. Level 0 is the
+    /// input as build selects it; levels >= 1 are read from the pyramid build wrote
+    #[command(after_help = EXIT_CODES)]
+    Mesh(MeshCmd),
     /// Write a synthetic CT phantom stack to a folder and build its pyramid
     Demo(DemoCmd),
 }
@@ -71,6 +78,7 @@ impl Command {
             Command::Bench(c) => Some(&c.dir),
             Command::Plan(c) => Some(&c.dir),
             Command::Crop(c) => Some(&c.dir),
+            Command::Mesh(c) => Some(&c.dir),
             Command::Demo(_) => None,
         }
     }
@@ -206,18 +214,8 @@ impl TargetArgs {
 pub struct CropCmd {
     /// Folder of slices, or a multi-page TIFF
     pub dir: PathBuf,
-    /// Columns A..B-1 of the level [default: all]
-    #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_range)]
-    pub x: Option<(usize, Option<usize>)>,
-    /// Rows C..D-1 of the level [default: all]
-    #[arg(long, value_name = "C..D", value_parser = ctpyramid::parse_range)]
-    pub y: Option<(usize, Option<usize>)>,
-    /// Slices E..F-1 of the level [default: all]
-    #[arg(long, value_name = "E..F", value_parser = ctpyramid::parse_range)]
-    pub z: Option<(usize, Option<usize>)>,
-    /// The level the box is of: 0 the input, 1 the first halving...
-    #[arg(long, default_value_t = 0)]
-    pub level: usize,
+    #[command(flatten)]
+    pub region: BoxArgs,
     /// Folder the crop is written to
     #[arg(long)]
     pub out: PathBuf,
@@ -234,47 +232,21 @@ pub struct CropCmd {
     /// than this, as build's
     #[arg(long, default_value_t = DEFAULT_MIN_SIZE)]
     pub min_size: usize,
-    /// Where build wrote the pyramid (its --out), for levels >= 1 [default: <DIR>/.thumbnail]
-    #[arg(long, value_name = "ROOT")]
-    pub pyramid: Option<PathBuf>,
-    /// How input files are brought into memory (the crop is identical whatever it is)
-    #[arg(long, default_value_t = ReadMode::default(), value_parser = choice::<ReadMode>())]
-    pub reader: ReadMode,
     /// Rewrite every file, even those an earlier run of the same crop completed
     #[arg(long)]
     pub force: bool,
     /// Flush every file to disk before giving it its final name
     #[arg(long)]
     pub sync: bool,
-    /// Worker threads, 1 to 4 per core [default: one per core]
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Print nothing but errors
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Progress display
-    #[arg(long, value_enum, default_value_t = Progress::Auto)]
-    pub progress: Progress,
     #[command(flatten)]
-    pub select: SelectArgs,
+    pub run: RunArgs,
 }
 
 impl CropCmd {
     /// The library's options for this crop.
     pub fn options(&self) -> ctpyramid::Result<CropOptions> {
         Ok(CropOptions {
-            read: ReadOptions {
-                selection: self.select.selection()?,
-                level: self.level,
-                region: RegionSpec {
-                    x: self.x,
-                    y: self.y,
-                    z: self.z,
-                },
-                pyramid: self.pyramid.clone(),
-                reader: self.reader,
-                ..ReadOptions::new(&self.dir)
-            },
+            read: self.region.options(&self.dir)?,
             out: self.out.clone(),
             format: self.format,
             layout: self.layout,
@@ -284,6 +256,98 @@ impl CropCmd {
             force: self.force,
         })
     }
+}
+
+#[derive(clap::Args)]
+pub struct MeshCmd {
+    /// Folder of slices, or a multi-page TIFF
+    pub dir: PathBuf,
+    /// The iso value in the samples' units: a sample greater than it is inside the surface
+    /// (one equal to it is outside), as PyMCubes has it
+    #[arg(long, value_name = "V", allow_hyphen_values = true)]
+    pub iso: f64,
+    /// The mesh file: .ply (binary PLY), .stl (binary STL) or .obj (Wavefront OBJ text)
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub region: BoxArgs,
+    /// The vertices' coordinates: the level's voxels (x, y, z, the box's origin included),
+    /// or micrometres by the voxel size build records
+    #[arg(long, default_value_t = Units::default(), value_parser = choice::<Units>())]
+    pub units: Units,
+    /// Flush the file to disk before giving it its final name
+    #[arg(long)]
+    pub sync: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl MeshCmd {
+    /// The library's options for this mesh.
+    pub fn options(&self) -> ctpyramid::Result<MeshOptions> {
+        Ok(MeshOptions {
+            read: self.region.options(&self.dir)?,
+            iso: self.iso,
+            units: self.units,
+        })
+    }
+}
+
+/// A box of a level, as `crop` and `mesh` take it.
+#[derive(clap::Args)]
+pub struct BoxArgs {
+    /// Columns A..B-1 of the level [default: all]
+    #[arg(long, value_name = "A..B", value_parser = ctpyramid::parse_range)]
+    pub x: Option<(usize, Option<usize>)>,
+    /// Rows C..D-1 of the level [default: all]
+    #[arg(long, value_name = "C..D", value_parser = ctpyramid::parse_range)]
+    pub y: Option<(usize, Option<usize>)>,
+    /// Slices E..F-1 of the level [default: all]
+    #[arg(long, value_name = "E..F", value_parser = ctpyramid::parse_range)]
+    pub z: Option<(usize, Option<usize>)>,
+    /// The level the box is of: 0 the input, 1 the first halving...
+    #[arg(long, default_value_t = 0)]
+    pub level: usize,
+    /// Where build wrote the pyramid (its --out), for levels >= 1 [default: <DIR>/.thumbnail]
+    #[arg(long, value_name = "ROOT")]
+    pub pyramid: Option<PathBuf>,
+    /// How input files are brought into memory (the output is identical whatever it is)
+    #[arg(long, default_value_t = ReadMode::default(), value_parser = choice::<ReadMode>())]
+    pub reader: ReadMode,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+impl BoxArgs {
+    /// The library's options for reading this box of `dir`.
+    pub fn options(&self, dir: &Path) -> ctpyramid::Result<ReadOptions> {
+        Ok(ReadOptions {
+            selection: self.select.selection()?,
+            level: self.level,
+            region: RegionSpec {
+                x: self.x,
+                y: self.y,
+                z: self.z,
+            },
+            pyramid: self.pyramid.clone(),
+            reader: self.reader,
+            ..ReadOptions::new(dir)
+        })
+    }
+}
+
+/// How a job that reads a box runs: threads and what it shows.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Worker threads, 1 to 4 per core [default: one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Progress display
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
 }
 
 #[derive(clap::Args)]

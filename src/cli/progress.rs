@@ -51,6 +51,7 @@ impl Reporter {
         match event {
             Event::Planned { .. } => self.planned(&event),
             Event::CropPlanned { .. } => self.crop_planned(&event),
+            Event::MeshPlanned { .. } => self.mesh_planned(&event),
             Event::SliceRead { bytes, .. } => self.bar.inc(bytes),
             Event::SliceWritten { .. } => {}
         }
@@ -89,6 +90,34 @@ impl Reporter {
                     count(*kept, "file")
                 );
             }
+        }
+        self.show_bar(*bytes_to_read);
+    }
+
+    fn mesh_planned(&mut self, event: &Event) {
+        let Event::MeshPlanned {
+            level,
+            region,
+            depth,
+            iso,
+            out,
+            bytes_to_read,
+            ..
+        } = event
+        else {
+            return;
+        };
+        if self.text {
+            let into = out.map_or(String::new(), |(o, f)| {
+                format!(" -> {} ({})", o.display(), f.name())
+            });
+            eprintln!(
+                "level {level}, {}: {}x{} x {} {depth}, surface at iso {iso}{into}",
+                region.describe(),
+                region.x.len(),
+                region.y.len(),
+                region.z.len()
+            );
         }
         self.show_bar(*bytes_to_read);
     }

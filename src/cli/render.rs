@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use ctpyramid::{
-    describe_levels, BenchReport, BuildOptions, CropSummary, Error, Hint, OutputFormat, Outputs,
-    PyramidState, Recorded, Report, ShardPlan, Summary, Survey,
+    describe_levels, BenchReport, BuildOptions, CropSummary, Error, Hint, MeshSummary,
+    OutputFormat, Outputs, PyramidState, Recorded, Report, ShardPlan, Summary, Survey, Units,
 };
 
 /// `1 slice`, `2 slices`.
@@ -92,6 +92,49 @@ pub fn crop(s: &CropSummary) -> String {
         s.file_bytes_read as f64 / 1e9,
         s.bytes_read as f64 / 1e9,
         count(s.files_written, "file"),
+    )
+}
+
+/// What a mesh did, in a line.
+pub fn mesh(s: &MeshSummary) -> String {
+    let secs = s.elapsed.as_secs_f64();
+    let read = match s.decoded_slices {
+        0 => format!("{} zero-copy", s.zero_copy_slices),
+        n => format!("{} zero-copy, {n} decoded", s.zero_copy_slices),
+    };
+    let out = s
+        .out
+        .as_ref()
+        .map_or(String::new(), |(path, format, bytes)| {
+            format!(
+                "; {} ({:.1} MB {})",
+                path.display(),
+                *bytes as f64 / 1e6,
+                format.name()
+            )
+        });
+    let dropped = match s.degenerate {
+        0 => String::new(),
+        n => format!(" ({n} with two corners at one point left out)"),
+    };
+    let units = match s.units {
+        Units::Voxel => "voxels",
+        Units::Um => "micrometres",
+    };
+    format!(
+        "meshed level {} {} ({}x{} x {} {}) at iso {} in {secs:.2} s: {} triangles{dropped}, \
+         {} vertices in {units}; {} read ({read}), {:.3} GB{out}",
+        s.level,
+        s.region.describe(),
+        s.region.x.len(),
+        s.region.y.len(),
+        s.region.z.len(),
+        s.depth,
+        s.iso,
+        s.triangles,
+        s.vertices,
+        count(s.slices_read, "slice"),
+        s.file_bytes_read as f64 / 1e9,
     )
 }
 

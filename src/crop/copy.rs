@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::level::{Located, Slices};
 use crate::error::{Error, Result};
 use crate::input::stack::Opener;
-use crate::input::{ReadMode, ReadPath};
+use crate::input::{ReadMode, ReadPath, SliceFile};
 use crate::output::ome_zarr::StoreLevel;
 use crate::pixel::{Plane, Sample};
 
@@ -64,22 +64,37 @@ impl<'a> BoxReader<'a> {
     /// Copies slice `z` of the level (within the box's slices), its rows of the box and of
     /// those their columns, into `out`: native-order samples, `x.len()` a row.
     pub fn read(&mut self, z: usize, out: &mut [u8]) -> Result<()> {
-        let region = &self.located.region;
-        let expected = region.slice_pixels() * self.located.depth.bytes();
+        let expected = self.located.region.slice_pixels() * self.located.depth.bytes();
         let Some(out) = out.get_mut(..expected) else {
             return Err(Error::Internal(format!(
                 "a box slice of {expected} bytes, given fewer"
             )));
         };
+        let depth = self.located.depth;
+        match self.next(z)? {
+            BoxSlice::Stored(samples) => out.copy_from_slice(samples),
+            BoxSlice::File(slice) => {
+                crate::with_sample!(depth, T => copy_rows::<T>(&slice.plane(), as_samples(out)?))
+            }
+        }
+        Ok(())
+    }
+
+    /// Slice `z` of the level (within the box's slices), as it is read: a file's slice cut
+    /// to the box, its rows read in place where they are stored plainly, or the box's
+    /// samples decoded from a store.
+    pub fn next(&mut self, z: usize) -> Result<BoxSlice<'_>> {
+        let region = &self.located.region;
+        let expected = region.slice_pixels() * self.located.depth.bytes();
         let c = &mut self.counts;
         c.slices_read += 1;
         c.bytes_read += expected as u64;
         let opener = match &mut self.source {
             Source::Files(opener) => opener,
             Source::Store(store) => {
-                out.copy_from_slice(store.slice(z, &region.z, [&region.y, &region.x])?);
                 c.decoded_slices += 1;
-                return Ok(());
+                let samples = store.slice(z, &region.z, [&region.y, &region.x])?;
+                return Ok(BoxSlice::Stored(samples));
             }
         };
         // A slice of another size or depth than the level's is refused, naming it.
@@ -89,7 +104,6 @@ impl<'a> BoxReader<'a> {
             )));
         };
         let slice = slice?;
-        let c = &mut self.counts;
         match slice.read_path() {
             ReadPath::Decoded(_) => {
                 // Decoded whole: its file read whole (a page of a stack: its share).
@@ -105,9 +119,16 @@ impl<'a> BoxReader<'a> {
                 c.file_bytes_read += slice.row_bytes(0..region.y.len()).len() as u64;
             }
         }
-        crate::with_sample!(self.located.depth, T => copy_rows::<T>(&slice.plane(), as_samples(out)?));
-        Ok(())
+        Ok(BoxSlice::File(Box::new(slice)))
     }
+}
+
+/// One slice of a box, as [`BoxReader::next`] reads it.
+pub(crate) enum BoxSlice<'a> {
+    /// The slice of a file (or a page), cut to the box: its plane's rows are the box's.
+    File(Box<SliceFile>),
+    /// The box's samples, native order, row after row, decoded from a store's chunks.
+    Stored(&'a [u8]),
 }
 
 /// `bytes` as samples: buffers of the library and numpy arrays are aligned to them.

@@ -23,8 +23,8 @@ use crate::pixel::{BufferPool, Depth};
 use crate::publish;
 use crate::region::{Region, RegionSpec};
 
-use copy::BoxReader;
-use level::{locate, Located};
+pub(crate) use copy::{BoxReader, BoxSlice};
+pub(crate) use level::{absolute, locate, Located};
 use write::CropFiles;
 
 /// Which box of which level to read.
@@ -331,7 +331,8 @@ impl Done<'_> {
     }
 }
 
-fn check_cancel(options: &ReadOptions) -> Result<()> {
+/// Err(Cancelled) once the caller's cancel flag is set.
+pub(crate) fn check_cancel(options: &ReadOptions) -> Result<()> {
     match &options.cancel {
         Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Cancelled),
         _ => Ok(()),

@@ -13,6 +13,7 @@ use super::level::Located;
 use crate::error::{Error, Result};
 use crate::options::TiffLayout;
 use crate::output::tiff_header::{is_complete, Scale, TiffHeader};
+use crate::plan::centre_um;
 use crate::publish;
 use crate::region::Region;
 
@@ -164,13 +165,10 @@ fn record(located: &Located, selection: Option<&str>, files: &CropFiles) -> Valu
 }
 
 /// Where the centre of the box's first voxel is, `[z, y, x]` in micrometres from the centre of
-/// the input's first voxel, as OME-NGFF translations place a level's voxels: a level-L voxel
-/// `i` covers input voxels `2^L i .. 2^L (i + 1)`, its centre at `v (2^L i + (2^L - 1) / 2)`.
+/// the input's first voxel ([`centre_um`]).
 pub(super) fn origin_um(voxel_um: Option<f64>, level: usize, r: &Region) -> Option<[f64; 3]> {
-    let v = voxel_um?;
-    let s = f64::from(1u32 << level.min(31));
-    let at = |i: usize| v * (s * i as f64 + (s - 1.0) / 2.0);
-    Some([at(r.z.start), at(r.y.start), at(r.x.start)])
+    let at = |i: usize| centre_um(voxel_um, level, i as f64);
+    Some([at(r.z.start)?, at(r.y.start)?, at(r.x.start)?])
 }
 
 #[cfg(test)]

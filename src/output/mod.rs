@@ -12,6 +12,7 @@
 //! next slice. Every file is published crash-safe ([`crate::publish`]).
 
 pub mod manifest;
+pub mod mesh;
 pub mod ome_zarr;
 pub mod pixels;
 pub mod queue;
