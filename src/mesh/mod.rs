@@ -99,16 +99,15 @@ impl<'a> Job<'a> {
     /// What the file says of itself: what was meshed, and the coordinates.
     fn comments(&self) -> Vec<String> {
         let (l, r) = (&self.located, &self.located.region);
-        let coordinates = match self.options.units {
-            Units::Voxel => format!(
-                "x y z in voxels of level {}, the level's first voxel at 0 0 0",
+        let coordinates = match (self.options.units, l.voxel_um) {
+            (Units::Um, Some(voxel)) => format!(
+                "x y z in micrometres (level {} voxel {voxel} um) from the centre of the \
+                 input's first voxel, as crop.json's origin_um",
                 l.level
             ),
-            Units::Um => format!(
-                "x y z in micrometres (level {} voxel {} um) from the centre of the input's \
-                 first voxel, as crop.json's origin_um",
-                l.level,
-                l.voxel_um.unwrap_or(f64::NAN)
+            _ => format!(
+                "x y z in voxels of level {}, the level's first voxel at 0 0 0",
+                l.level
             ),
         };
         vec![

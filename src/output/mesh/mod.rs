@@ -64,7 +64,7 @@ impl MeshFormat {
 pub struct MeshFile {
     path: PathBuf,
     writer: Writer,
-    /// The first error, kept for `finish` (a sink's errors come back from the marcher too).
+    /// Vertices and triangles given so far.
     vertices: u64,
     triangles: u64,
 }
