@@ -53,6 +53,8 @@ pub fn mesh(
     let job = Job::open(options)?;
     let mut file = MeshFile::create(out, format, &job.comments())?;
     let mut summary = job.run(&mut file, Some((out, format)), on_event)?;
+    // A cancel during the last slice leaves no file either.
+    check_cancel(&options.read)?;
     let bytes = file.finish(durable)?;
     let out = crate::crop::absolute(out);
     summary.out = Some((out, format, bytes));

@@ -50,6 +50,33 @@ impl Bits {
         self.data[y * self.words + x / 64] >> (x % 64) & 1 == 1
     }
 
+    /// Two planes whose rows `y` are `row(y, first, second)`, rows computed in parallel.
+    pub fn pair_from_rows(
+        width: usize,
+        height: usize,
+        row: impl Fn(usize, &mut [u64], &mut [u64]) + Sync + Send,
+    ) -> [Bits; 2] {
+        let [mut a, mut b] = [Bits::new(width, height), Bits::new(width, height)];
+        let words = a.words;
+        if words > 0 {
+            a.data
+                .par_chunks_mut(words)
+                .zip(b.data.par_chunks_mut(words))
+                .enumerate()
+                .with_min_len(16)
+                .for_each(|(y, (a, b))| row(y, a, b));
+        }
+        [a, b]
+    }
+
+    /// The bits set in `a` or `b` (planes of one size).
+    pub fn or(a: &Bits, b: &Bits) -> Bits {
+        Bits {
+            words: a.words,
+            data: a.data.iter().zip(&b.data).map(|(x, y)| x | y).collect(),
+        }
+    }
+
     /// Sets column `x` of row `y`.
     #[inline]
     pub fn set(&mut self, y: usize, x: usize) {

@@ -6,7 +6,8 @@
 
 use rayon::prelude::*;
 
-use super::bits::Bits;
+use super::bits::{first_columns, next, Bits};
+use super::edge::{landings, Snapped};
 use super::Rows;
 use crate::pixel::Sample;
 
@@ -14,21 +15,15 @@ use crate::pixel::Sample;
 pub trait Classify: Sample + PartialOrd {
     /// Whether a sample can be NaN.
     const HAS_NAN: bool;
+    /// The span of the type's values (infinite for floats).
+    const RANGE: f64;
     /// Whether the sample is NaN.
     fn is_nan(self) -> bool;
-    /// The comparisons that tell, for every sample `v`, whether `v > iso` and `v == iso`.
-    fn threshold(iso: f64) -> Threshold<Self>;
+    /// The comparison that tells, for every sample `v`, whether `v > iso`.
+    fn threshold(iso: f64) -> Cut<Self>;
 }
 
-/// Which samples are inside, and which are at the iso value (`equal`; None: no sample of
-/// the type can be), as comparisons in the samples' own type.
-#[derive(Clone, Copy, Debug)]
-pub struct Threshold<T> {
-    pub inside: Cut<T>,
-    pub equal: Option<T>,
-}
-
-/// Which samples are inside.
+/// Which samples are inside, as a comparison in the samples' own type.
 #[derive(Clone, Copy, Debug)]
 pub enum Cut<T> {
     /// Every sample (the iso value is below the type's range).
@@ -52,18 +47,12 @@ impl<T: Copy + PartialOrd> Cut<T> {
 }
 
 /// The threshold of an integer type of range `min..=max`: `v > iso` exactly when
-/// `v > floor(iso)`, and `v` can equal `iso` only when it is a whole number in the range.
-fn integer_threshold<T>(iso: f64, min: f64, max: f64, of: impl Fn(f64) -> T) -> Threshold<T> {
-    let floor = iso.floor();
-    let inside = match floor {
+/// `v > floor(iso)`.
+fn integer_threshold<T>(iso: f64, min: f64, max: f64, of: impl Fn(f64) -> T) -> Cut<T> {
+    match iso.floor() {
         f if f < min => Cut::Every,
         f if f >= max => Cut::No,
         f => Cut::Above(of(f)),
-    };
-    let whole = iso.fract() == 0.0 && (min..=max).contains(&iso);
-    Threshold {
-        inside,
-        equal: whole.then(|| of(iso)),
     }
 }
 
@@ -71,11 +60,12 @@ macro_rules! integer_classify {
     ($t:ty) => {
         impl Classify for $t {
             const HAS_NAN: bool = false;
+            const RANGE: f64 = <$t>::MAX as f64 - <$t>::MIN as f64;
             #[inline(always)]
             fn is_nan(self) -> bool {
                 false
             }
-            fn threshold(iso: f64) -> Threshold<$t> {
+            fn threshold(iso: f64) -> Cut<$t> {
                 let (min, max) = (f64::from(<$t>::MIN), f64::from(<$t>::MAX));
                 // Within the range, the whole number converts exactly.
                 integer_threshold(iso, min, max, |v| v as $t)
@@ -90,110 +80,135 @@ integer_classify!(i16);
 
 impl Classify for f32 {
     const HAS_NAN: bool = true;
+    const RANGE: f64 = f64::INFINITY;
     #[inline(always)]
     fn is_nan(self) -> bool {
         self.is_nan()
     }
     /// `v > iso` exactly when `v` is greater than the largest float not above `iso` (there
-    /// is no float between the two); `v == iso` only if `iso` is a float.
-    fn threshold(iso: f64) -> Threshold<f32> {
+    /// is no float between the two).
+    fn threshold(iso: f64) -> Cut<f32> {
         let nearest = iso as f32;
-        let above = match f64::from(nearest) > iso {
+        Cut::Above(match f64::from(nearest) > iso {
             true => nearest.next_down(),
             false => nearest,
-        };
-        Threshold {
-            inside: Cut::Above(above),
-            equal: (f64::from(nearest) == iso).then_some(nearest),
-        }
+        })
     }
 }
 
-/// A plane classified: inside, at the iso value, NaN.
+/// A plane classified: which samples are inside, which are NaN, and which of its edges'
+/// vertices land on a sample.
 pub struct Masks {
     /// Samples greater than the iso value (NaN is not).
     pub inside: Bits,
-    /// Samples equal to it (None: there are none).
-    pub equal: Option<Bits>,
-    /// NaN samples, if the plane has any.
+    /// NaN samples (None: there are none).
     pub nan: Option<Bits>,
+    /// The x edges (along a row) and y edges (to the next row) the surface crosses whose
+    /// vertex lands on one of their samples (None: there are none).
+    pub landed: Option<[Snapped; 2]>,
 }
 
 impl Masks {
-    /// Classifies the `width` x `height` samples of `rows`, rows spread over the cores.
+    /// Classifies the `width` x `height` samples of `rows` by `cut`, rows spread over the
+    /// cores; with `iso`, finds where vertices land on samples (without, none can but at
+    /// samples equal to the iso value, and there are none).
     pub fn new<T: Classify, R: Rows<T>>(
         rows: &R,
         width: usize,
         height: usize,
-        threshold: &Threshold<T>,
+        cut: Cut<T>,
+        iso: Option<f64>,
     ) -> Masks {
         let words = width.div_ceil(64);
         let mut inside = Bits::new(width, height);
-        let mut equal = threshold.equal.map(|_| Bits::new(width, height));
         let mut nan = T::HAS_NAN.then(|| Bits::new(width, height));
         if words == 0 {
             return Masks {
                 inside,
-                equal,
                 nan: None,
+                landed: None,
             };
         }
-        let equal_rows = rows_of(&mut equal, words, height);
-        let nan_rows = rows_of(&mut nan, words, height);
-        let (any_equal, any_nan) = inside
+        let nan_rows: Vec<Option<&mut [u64]>> = match &mut nan {
+            Some(b) => b.data_mut().chunks_mut(words).map(Some).collect(),
+            None => (0..height).map(|_| None).collect(),
+        };
+        let any_nan = inside
             .data_mut()
             .par_chunks_mut(words)
-            .zip(equal_rows)
             .zip(nan_rows)
             .enumerate()
             .with_min_len(8)
-            .map_init(Vec::new, |scratch, (y, ((inside, equal), nan))| {
+            .map_init(Vec::new, |scratch, (y, (inside, nan))| {
                 let row = rows.row(y, scratch);
-                classify_row(row, threshold, inside, equal, nan)
+                classify_row(row, cut, inside, nan)
             })
-            .reduce(|| (false, false), |a, b| (a.0 | b.0, a.1 | b.1));
+            .reduce(|| false, |a, b| a | b);
+        let landed = iso.and_then(|iso| landed(rows, &inside, width, height, iso));
         Masks {
             inside,
-            equal: equal.filter(|_| any_equal),
             nan: nan.filter(|_| any_nan),
+            landed,
         }
     }
 }
 
-/// Each row's words of a mask, or None for each row where the mask is not kept.
-fn rows_of(bits: &mut Option<Bits>, words: usize, height: usize) -> Vec<Option<&mut [u64]>> {
-    match bits {
-        Some(b) => b.data_mut().chunks_mut(words).map(Some).collect(),
-        None => (0..height).map(|_| None).collect(),
-    }
+/// The x and y edges of a plane whose vertex lands on a sample, None if none does.
+fn landed<T: Classify, R: Rows<T>>(
+    rows: &R,
+    inside: &Bits,
+    width: usize,
+    height: usize,
+    iso: f64,
+) -> Option<[Snapped; 2]> {
+    let x = Bits::pair_from_rows(width, height, |y, first, second| {
+        let a = inside.row(y);
+        let mut scratch = Vec::new();
+        let row = rows.row(y, &mut scratch);
+        for i in 0..a.len() {
+            let crossed = (a[i] ^ next(a, i)) & first_columns(width - 1, i);
+            let [f, s] = landings(iso, crossed, i, |x| {
+                (x as f64, row[x].to_f64(), row[x + 1].to_f64())
+            });
+            (first[i], second[i]) = (f, s);
+        }
+    });
+    let y = Bits::pair_from_rows(width, height, |y, first, second| {
+        if y + 1 >= height {
+            return;
+        }
+        let (a, b) = (inside.row(y), inside.row(y + 1));
+        let (mut s0, mut s1) = (Vec::new(), Vec::new());
+        let (here, below) = (rows.row(y, &mut s0), rows.row(y + 1, &mut s1));
+        for i in 0..a.len() {
+            let [f, s] = landings(iso, a[i] ^ b[i], i, |x| {
+                (y as f64, here[x].to_f64(), below[x].to_f64())
+            });
+            (first[i], second[i]) = (f, s);
+        }
+    });
+    let any = |pair: &Snapped| pair.iter().any(|b| b.count() > 0);
+    (any(&x) || any(&y)).then_some([x, y])
 }
 
-/// One row's words of each mask; returns whether it has a sample at the iso value, and a
-/// NaN.
+/// One row's words of each mask; returns whether it has a NaN.
 #[inline]
 fn classify_row<T: Classify>(
     row: &[T],
-    threshold: &Threshold<T>,
+    cut: Cut<T>,
     inside: &mut [u64],
-    equal: Option<&mut [u64]>,
     nan: Option<&mut [u64]>,
-) -> (bool, bool) {
-    let cut = threshold.inside;
+) -> bool {
     match cut {
         Cut::Above(t) => words(row, inside, |v| v > t),
         cut => words(row, inside, |v| cut.test(v)),
-    }
-    let mut any_equal = false;
-    if let (Some(equal), Some(at)) = (equal, threshold.equal) {
-        words(row, equal, |v| v == at);
-        any_equal = equal.iter().any(|&w| w != 0);
     }
     let mut any_nan = false;
     if let Some(nan) = nan {
         words(row, nan, |v| v.is_nan());
         any_nan = nan.iter().any(|&w| w != 0);
     }
-    (any_equal, any_nan)
+    any_nan
 }
 
 /// Sets bit `x` of `out` to `test(row[x])`, 64 samples a word: the tests of eight samples
@@ -257,18 +272,15 @@ mod tests {
         for iso in isos.into_iter().chain([f64::INFINITY, f64::NEG_INFINITY]) {
             let t = u16::threshold(iso);
             for v in [0u16, 1, 254, 255, 256, 9829, 9830, 9831, 65535] {
-                assert_eq!(t.inside.test(v), f64::from(v) > iso, "u16 {v} iso {iso}");
-                assert_eq!(t.equal == Some(v), f64::from(v) == iso, "{v} {iso}");
+                assert_eq!(t.test(v), f64::from(v) > iso, "u16 {v} iso {iso}");
             }
             let t = i16::threshold(iso);
             for v in [i16::MIN, -1, 0, 1, i16::MAX] {
-                assert_eq!(t.inside.test(v), f64::from(v) > iso, "i16 {v} iso {iso}");
-                assert_eq!(t.equal == Some(v), f64::from(v) == iso, "{v} {iso}");
+                assert_eq!(t.test(v), f64::from(v) > iso, "i16 {v} iso {iso}");
             }
             let t = u8::threshold(iso);
             for v in [0u8, 1, 127, 254, 255] {
-                assert_eq!(t.inside.test(v), f64::from(v) > iso, "u8 {v} iso {iso}");
-                assert_eq!(t.equal == Some(v), f64::from(v) == iso, "{v} {iso}");
+                assert_eq!(t.test(v), f64::from(v) > iso, "u8 {v} iso {iso}");
             }
             let t = f32::threshold(iso);
             let near = iso as f32;
@@ -286,8 +298,7 @@ mod tests {
                 1e-45,
             ];
             for v in values {
-                assert_eq!(t.inside.test(v), f64::from(v) > iso, "f32 {v} iso {iso}");
-                assert_eq!(t.equal == Some(v), f64::from(v) == iso, "f32 {v} iso {iso}");
+                assert_eq!(t.test(v), f64::from(v) > iso, "f32 {v} iso {iso}");
             }
         }
     }

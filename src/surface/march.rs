@@ -23,7 +23,8 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use super::bits::{each_bit, first_columns, next, Bits};
-use super::classify::{Classify, Masks, Threshold};
+use super::classify::{Classify, Cut, Masks};
+use super::edge::{along, landings, may_land, Snapped};
 use super::tables::TRIANGLES;
 use super::Rows;
 use crate::error::{Error, Result};
@@ -175,6 +176,8 @@ struct Slab {
     clean: Option<Bits>,
     /// What its other valid cubes use (None: there are none).
     marks: Option<Marks>,
+    /// Its z edges whose vertex lands on a sample (None: none does).
+    z: Option<Snapped>,
 }
 
 /// Marching cubes over planes of `T` given one after another ([`Marcher::push`], then
@@ -182,7 +185,9 @@ struct Slab {
 pub struct Marcher<T: Classify> {
     grid: Grid,
     iso: f64,
-    threshold: Threshold<T>,
+    cut: Cut<T>,
+    /// The iso value, if a vertex can land on a sample other than one equal to it.
+    landing: Option<f64>,
     placement: Placement,
     /// The last two planes: the one before the last has its numbers, the last not yet.
     layers: VecDeque<Layer>,
@@ -208,7 +213,8 @@ impl<T: Classify> Marcher<T> {
                 words: width.div_ceil(64),
             },
             iso,
-            threshold: T::threshold(iso),
+            cut: T::threshold(iso),
+            landing: Some(iso).filter(|&iso| may_land(iso, T::RANGE)),
             placement,
             layers: VecDeque::new(),
             slabs: VecDeque::new(),
@@ -228,7 +234,8 @@ impl<T: Classify> Marcher<T> {
         current: &R,
         sink: &mut dyn MeshSink,
     ) -> Result<()> {
-        let masks = Masks::new(current, self.grid.width, self.grid.height, &self.threshold);
+        let (width, height) = (self.grid.width, self.grid.height);
+        let masks = Masks::new(current, width, height, self.cut, self.landing);
         self.count(&masks);
         if let Some(lower) = self.layers.back() {
             let Some(previous) = previous else {
@@ -236,10 +243,21 @@ impl<T: Classify> Marcher<T> {
                     "a plane pushed without the one before".into(),
                 ));
             };
+            let k = (self.tally.planes - 1) as f64;
+            let z = self.landing.and_then(|iso| {
+                z_landed(
+                    self.grid,
+                    (&lower.masks, previous),
+                    (&masks, current),
+                    iso,
+                    k,
+                )
+            });
             let pair = Pair {
                 grid: self.grid,
                 lo: &lower.masks,
                 hi: &masks,
+                z: z.as_ref(),
             };
             let (valid, clean) = (pair.cubes_without(false), pair.cubes_without(true));
             let marks = clean.as_ref().map(|_| pair.used_by_unclean(&valid, &clean));
@@ -247,6 +265,7 @@ impl<T: Classify> Marcher<T> {
                 valid,
                 clean,
                 marks,
+                z,
             };
             self.number_layer(previous, Some((&masks, current, &slab)), sink)?;
             self.slabs.push_back(slab);
@@ -344,6 +363,7 @@ impl<T: Classify> Marcher<T> {
             grid: self.grid,
             lo: &lo.masks,
             hi: &hi.masks,
+            z: slab.z.as_ref(),
         };
         let layers = [lo_n, hi_n];
         let grid = self.grid;
@@ -574,16 +594,16 @@ impl<R> Positions<'_, R> {
         }
         for (i, w) in row.iter().enumerate() {
             each_bit(w[X], i, |x| {
-                let t = crossing(iso, here[x].to_f64(), here[x + 1].to_f64());
-                out.push(place.place([x as f64 + t, yf, k]));
+                let at = along(iso, x as f64, here[x].to_f64(), here[x + 1].to_f64());
+                out.push(place.place([at, yf, k]));
             });
         }
         if any(Y) {
             let below = self.this.row(y + 1, s1);
             for (i, w) in row.iter().enumerate() {
                 each_bit(w[Y], i, |x| {
-                    let t = crossing(iso, here[x].to_f64(), below[x].to_f64());
-                    out.push(place.place([x as f64, yf + t, k]));
+                    let at = along(iso, yf, here[x].to_f64(), below[x].to_f64());
+                    out.push(place.place([x as f64, at, k]));
                 });
             }
         }
@@ -591,8 +611,8 @@ impl<R> Positions<'_, R> {
             let above = next.row(y, s2);
             for (i, w) in row.iter().enumerate() {
                 each_bit(w[Z], i, |x| {
-                    let t = crossing(iso, here[x].to_f64(), above[x].to_f64());
-                    out.push(place.place([x as f64, yf, k + t]));
+                    let at = along(iso, k, here[x].to_f64(), above[x].to_f64());
+                    out.push(place.place([x as f64, yf, at]));
                 });
             }
         }
@@ -614,37 +634,87 @@ struct Pair<'a> {
     grid: Grid,
     lo: &'a Masks,
     hi: &'a Masks,
+    /// The slab's z edges whose vertex lands on a sample.
+    z: Option<&'a Snapped>,
+}
+
+/// The z edges between planes `lo` and `hi` (each with its rows) the surface crosses whose
+/// vertex lands on a sample, `k` the lower plane's coordinate; None if none does.
+fn z_landed<T: Classify, R: Rows<T>>(
+    grid: Grid,
+    (lo, lo_rows): (&Masks, &R),
+    (hi, hi_rows): (&Masks, &R),
+    iso: f64,
+    k: f64,
+) -> Option<Snapped> {
+    let landed = Bits::pair_from_rows(grid.width, grid.height, |y, first, second| {
+        let (a, b) = (lo.inside.row(y), hi.inside.row(y));
+        let (mut s0, mut s1) = (Vec::new(), Vec::new());
+        let (here, above) = (lo_rows.row(y, &mut s0), hi_rows.row(y, &mut s1));
+        for i in 0..a.len() {
+            let [f, s] = landings(iso, a[i] ^ b[i], i, |x| {
+                (k, here[x].to_f64(), above[x].to_f64())
+            });
+            (first[i], second[i]) = (f, s);
+        }
+    });
+    landed.iter().any(|b| b.count() > 0).then_some(landed)
 }
 
 impl Pair<'_> {
-    /// The cubes with no NaN corner (`equal`: nor one at the iso value); None: all.
-    fn cubes_without(&self, equal: bool) -> Option<Bits> {
-        fn marks(m: &Masks, equal: bool) -> [Option<&Bits>; 2] {
-            [m.nan.as_ref(), m.equal.as_ref().filter(|_| equal)]
-        }
-        let bad: Vec<&Bits> = marks(self.lo, equal)
-            .into_iter()
-            .chain(marks(self.hi, equal))
-            .flatten()
+    /// The cubes with no NaN corner (`clean`: nor an edge whose vertex lands on a sample);
+    /// None: all.
+    fn cubes_without(&self, clean: bool) -> Option<Bits> {
+        let nan: Vec<&Bits> = [self.lo, self.hi]
+            .iter()
+            .filter_map(|m| m.nan.as_ref())
             .collect();
-        if bad.is_empty() {
+        let plane = |m: &'_ Masks, kind: usize| -> Option<Bits> {
+            let [first, second] = &m.landed.as_ref()?[kind];
+            Some(Bits::or(first, second))
+        };
+        let landed = |kind: usize| -> Vec<Bits> {
+            [self.lo, self.hi]
+                .iter()
+                .filter_map(|m| plane(m, kind))
+                .collect()
+        };
+        let (x, y) = if clean {
+            (landed(0), landed(1))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let z: Option<Bits> = self.z.filter(|_| clean).map(|[f, s]| Bits::or(f, s));
+        if nan.is_empty() && x.is_empty() && y.is_empty() && z.is_none() {
             return None;
         }
         let grid = self.grid;
-        Some(Bits::from_rows(grid.width, grid.height, |y, out| {
-            if y + 1 >= grid.height {
+        let (x, y, z): (Vec<&Bits>, Vec<&Bits>, Vec<&Bits>) =
+            (x.iter().collect(), y.iter().collect(), z.iter().collect());
+        let row_or =
+            |bits: &[&Bits], y: usize, i: usize| bits.iter().fold(0, |w, b| w | b.row(y)[i]);
+        Some(Bits::from_rows(grid.width, grid.height, |r, out| {
+            if r + 1 >= grid.height {
                 return;
             }
-            let rows: Vec<u64> = (0..grid.words)
-                .map(|i| bad.iter().fold(0, |w, b| w | b.row(y)[i] | b.row(y + 1)[i]))
-                .collect();
+            // Per column: what rules out the cube starting there, and what rules out the
+            // cube before it (the column's samples are its second corners).
+            let (mut here, mut second): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
+            for i in 0..grid.words {
+                let corners = row_or(&nan, r, i) | row_or(&nan, r + 1, i);
+                // A cube's x edges start in its first column; its y and z edges in both.
+                let starts = row_or(&x, r, i) | row_or(&x, r + 1, i);
+                let both = row_or(&y, r, i) | row_or(&z, r, i) | row_or(&z, r + 1, i);
+                here.push(corners | both | starts);
+                second.push(corners | both);
+            }
             for (i, word) in out.iter_mut().enumerate() {
-                *word = !(rows[i] | next(&rows, i));
+                *word = !(here[i] | next(&second, i));
             }
         }))
     }
 
-    /// What the valid cubes that are not clean (a corner at the iso value) use: the
+    /// What the valid cubes that are not clean (an edge landing on a sample) use: the
     /// vertices of their triangles, but those with two corners at one point.
     fn used_by_unclean(&self, valid: &Option<Bits>, clean: &Option<Bits>) -> Marks {
         let (grid, (w, h)) = (self.grid, (self.grid.width, self.grid.height));
@@ -763,67 +833,69 @@ impl Pair<'_> {
         }
     }
 
-    /// The vertex on the z edge at row `y`, column `x`: the lower layer's.
+    /// The vertex on the z edge at row `y`, column `x`: the lower layer's, or the sample at
+    /// either end it lands on.
     #[inline]
     fn z_edge(&self, y: usize, x: usize) -> Vertex {
-        point((self.lo, false), y, x)
-            .or_else(|| point((self.hi, true), y, x))
-            .unwrap_or(Vertex {
+        match landed(self.z, y, x) {
+            Some(0) => Vertex {
+                upper: false,
+                kind: POINT,
+                y,
+                x,
+            },
+            Some(_) => Vertex {
+                upper: true,
+                kind: POINT,
+                y,
+                x,
+            },
+            None => Vertex {
                 upper: false,
                 kind: Z,
                 y,
                 x,
-            })
+            },
+        }
     }
 }
 
-/// The point at row `y`, column `x` of a plane (`.1`: the upper of a pair), if that sample
-/// is at the iso value.
+/// Which end the edge starting at row `y`, column `x` of `landed` lands on, if it does.
 #[inline]
-fn point((masks, upper): (&Masks, bool), y: usize, x: usize) -> Option<Vertex> {
-    let at = masks.equal.as_ref()?.get(y, x);
-    at.then_some(Vertex {
-        upper,
-        kind: POINT,
-        y,
-        x,
-    })
+fn landed(landed: Option<&Snapped>, y: usize, x: usize) -> Option<usize> {
+    let [first, second] = landed?;
+    match (first.get(y, x), second.get(y, x)) {
+        (true, _) => Some(0),
+        (_, true) => Some(1),
+        _ => None,
+    }
 }
 
-/// The vertex on the edge of `kind` (X or Y) of a plane starting at row `y`, column `x`:
-/// the point at either end if it is at the iso value, else the edge's own.
+/// The vertex on the edge of `kind` (X or Y) of a plane (`.1`: the upper of a pair)
+/// starting at row `y`, column `x`: the sample at the end it lands on, else the edge's own.
 #[inline]
-fn edge(plane: (&Masks, bool), kind: usize, y: usize, x: usize) -> Vertex {
+fn edge((masks, upper): (&Masks, bool), kind: usize, y: usize, x: usize) -> Vertex {
     let (y1, x1) = if kind == X { (y, x + 1) } else { (y + 1, x) };
-    point(plane, y, x)
-        .or_else(|| point(plane, y1, x1))
-        .unwrap_or(Vertex {
-            upper: plane.1,
-            kind,
+    match landed(masks.landed.as_ref().map(|l| &l[kind - X]), y, x) {
+        Some(0) => Vertex {
+            upper,
+            kind: POINT,
             y,
             x,
-        })
-}
-
-/// Where along an edge from a sample of value `v0` to one of `v1` the surface crosses it,
-/// from 0 (at `v0`) to 1: PyMCubes's linear interpolation `(iso - v0) / (v1 - v0)`. An
-/// infinite end gives the limit (the finite end; the middle if both are infinite), where
-/// the formula gives NaN.
-#[inline]
-fn crossing(iso: f64, v0: f64, v1: f64) -> f64 {
-    let t = (iso - v0) / (v1 - v0);
-    if t.is_finite() {
-        return t;
-    }
-    match (v0.is_infinite(), v1.is_infinite()) {
-        (true, false) => 1.0,
-        (false, true) => 0.0,
-        _ => 0.5,
+        },
+        Some(_) => Vertex {
+            upper,
+            kind: POINT,
+            y: y1,
+            x: x1,
+        },
+        None => Vertex { upper, kind, y, x },
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::edge::crossing;
     use super::super::tables::{CORNERS, EDGES};
     use super::super::Samples;
     use super::*;
@@ -892,11 +964,12 @@ mod tests {
                             let (a, b) = (corner(m0), corner(m1));
                             let t = crossing(iso, values[m0], values[m1]);
                             let at = |i: usize| a[i] as f64 + t * (b[i] as f64 - a[i] as f64);
-                            [at(2) as f32, at(1) as f32, at(0) as f32]
+                            [at(2), at(1), at(0)]
                         });
                         if p[0] == p[1] || p[1] == p[2] || p[0] == p[2] {
                             continue;
                         }
+                        let p = p.map(|c| c.map(|v| v as f32));
                         out.push([p[0], p[2], p[1]]);
                     }
                 }
@@ -1024,6 +1097,23 @@ mod tests {
         for iso in [0.0, 0.5, -3.0, 3.0] {
             check(&v, 67, 6, iso);
         }
+    }
+
+    #[test]
+    fn vertices_landing_on_one_sample_are_one() {
+        // Beside infinite samples the vertices land on the finite ones (the limit).
+        let mut v = volume(2, 2, 2, |_, _, _| -1.0f32);
+        v[0][1] = f32::INFINITY;
+        v[0][2] = f32::INFINITY;
+        check(&v, 2, 2, 0.0);
+        let mesh = march(&v, 2, 2, 0.0);
+        assert_eq!(mesh.vertices.len(), 4, "{:?}", mesh.vertices);
+        // Interpolation that rounds onto the sample: every vertex at (1, 1, 0), no triangle.
+        let mut v = volume(2, 3, 3, |_, _, _| -1.0f32);
+        v[0][4] = 1e-45;
+        let mesh = march(&v, 3, 3, 0.0);
+        assert!(mesh.triangles.is_empty() && mesh.vertices.is_empty());
+        check(&v, 3, 3, 0.0);
     }
 
     #[test]

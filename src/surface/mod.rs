@@ -4,6 +4,7 @@
 
 mod bits;
 pub(crate) mod classify;
+mod edge;
 mod march;
 mod tables;
 
