@@ -1,12 +1,12 @@
-//! The keyword arguments of `ctpyramid.build`, `inspect`, `plan`, `read` and `crop` as the
-//! library's `BuildOptions`, `ReadOptions` and `CropOptions`: one keyword per CLI option,
-//! named as the option without its dashes, each checked as the CLI checks it (choices, the
-//! slice selection, chunks, ranges), integers by range: a negative or too large one is a
-//! ValueError naming its keyword.
+//! The keyword arguments of `ctpyramid.build`, `inspect`, `plan`, `read`, `crop` and `mesh`
+//! as the library's `BuildOptions`, `ReadOptions`, `CropOptions` and `MeshOptions`: one
+//! keyword per CLI option, named as the option without its dashes, each checked as the CLI
+//! checks it (choices, the slice selection, chunks, ranges), integers by range: a negative or
+//! too large one is a ValueError naming its keyword.
 
 use std::path::PathBuf;
 
-use ctpyramid::{BuildOptions, Choice, CropOptions, ReadOptions, SelectionParts};
+use ctpyramid::{BuildOptions, Choice, CropOptions, MeshOptions, ReadOptions, SelectionParts};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -204,6 +204,41 @@ pub(crate) fn crop_options(
         force: _,
     } = &o;
     Ok((o, threads))
+}
+
+/// `MeshOptions` at `iso` from the keyword arguments of `ctpyramid.mesh` (those of `read`,
+/// and `units`, `sync`), whether to flush the file before naming it (`sync`), and the number
+/// of worker threads asked for. The iso value is checked by the library (NaN refused).
+pub(crate) fn mesh_options(
+    input: PathBuf,
+    iso: f64,
+    kwargs: &Bound<'_, PyDict>,
+) -> PyResult<(MeshOptions, bool, Option<usize>)> {
+    let mut o = MeshOptions::new(input, iso);
+    let mut durable = false;
+    let mut common = Common::default();
+    for (key, value) in kwargs.iter() {
+        if value.is_none() {
+            continue;
+        }
+        let key: String = key.extract()?;
+        match key.as_str() {
+            "units" => o.units = choice(&key, &value)?,
+            "sync" => durable = value.extract()?,
+            _ if take_read(&mut o.read, &key, &value)? => {}
+            _ if common.take(&key, &value)? => {}
+            _ => return Err(unexpected(&key)),
+        }
+    }
+    let (selection, threads) = common.selection(kwargs.py())?;
+    o.read.selection = selection;
+    // As in build_options: every field mapped to its keyword, or named as not one.
+    let MeshOptions {
+        read: _,
+        iso: _,
+        units: _,
+    } = &o;
+    Ok((o, durable, threads))
 }
 
 /// A value of one of the library's choices (`layout="stack"`), by the CLI's names.

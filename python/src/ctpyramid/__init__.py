@@ -5,20 +5,23 @@ dir`` does, byte for byte (the two resume each other's work); ``inspect(dir)`` d
 stack as ``ctpyramid inspect --json`` does; ``plan(dir, shards)`` splits a build into aligned
 shards as ``ctpyramid plan`` does. ``read(dir, level, x, y, z)`` gives any box of the input
 (level 0) or of a level of the pyramid as a numpy array; ``crop(dir, out, x, y, z)`` writes
-it as TIFF files, as ``ctpyramid crop`` does.
+it as TIFF files, as ``ctpyramid crop`` does; ``mesh(dir, iso, ...)`` makes the surface of a
+box at an iso value (PyMCubes's triangles), as numpy arrays or a PLY, STL or OBJ file, as
+``ctpyramid mesh`` does.
 
 Every keyword argument is the CLI option of the same name (``min_size`` is ``--min-size``):
 see ``ctpyramid build --help``. Errors raise ``OSError`` (``errno`` and ``filename`` set) for
 the file system, ``SliceError`` (a ``ValueError`` with ``filename``) for a damaged, missing or
 mismatched slice, ``ValueError`` for a bad option (a negative or too large integer among
 them: the message names its keyword); messages name the file. The GIL is released while a
-build, a read or a crop runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output
+build, a read, a crop or a mesh runs; Ctrl-C (``KeyboardInterrupt``) stops it cleanly, every output
 complete or absent.
 
 CTHarvester's module is ``ct_thumbnail``, installed with this package.
 """
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from ctpyramid import _native
@@ -27,7 +30,7 @@ from ctpyramid._native import Cancelled, SliceError
 if TYPE_CHECKING:
     import numpy
 
-__all__ = ["build", "inspect", "plan", "slurm_script", "read", "crop", "Cancelled",
+__all__ = ["build", "inspect", "plan", "slurm_script", "read", "crop", "mesh", "Cancelled",
            "SliceError", "__version__"]
 __version__: str = _native.__version__
 
@@ -313,3 +316,95 @@ def crop(
     options = dict(locals())
     del options["path"], options["out"], options["progress"]
     return _native.crop(path, out, options, progress)
+
+
+def mesh(
+    path: PathLike,
+    iso: float,
+    level: int = 0,
+    x: Optional[Range] = None,
+    y: Optional[Range] = None,
+    z: Optional[Range] = None,
+    units: str = "voxel",
+    out: Optional[PathLike] = None,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+    *,
+    pyramid: Optional[PathLike] = None,
+    reader: Optional[str] = None,
+    sync: bool = False,
+    threads: Optional[int] = None,
+    prefix: Optional[str] = None,
+    ext: Optional[str] = None,
+    first: Optional[int] = None,
+    last: Optional[int] = None,
+    index_length: Optional[int] = None,
+    skip_missing: bool = False,
+    all_images: bool = False,
+) -> Union[Dict[str, Any], Tuple["numpy.ndarray", "numpy.ndarray"]]:
+    """The surface at ``iso`` of a box of a level of the stack in ``path`` (a folder, or a
+    multi-page TIFF), by marching cubes, as ``ctpyramid mesh path --iso ISO`` makes it: the
+    triangles ``mcubes.marching_cubes(volume, iso)`` (PyMCubes) makes of the box, streamed
+    from the files two slices at a time (memory flat whatever the number of slices).
+
+    The box and the level as for ``read``: ``x`` (columns), ``y`` (rows) and ``z`` (slices)
+    half-open ranges in the level's pixels and slices, ``(start, stop)`` (``stop`` None: to
+    the end) or ``"start..stop"``, None the whole extent; ``level`` 0 the input, selected as
+    ``build`` selects it (the same selection keywords), a level >= 1 the pyramid ``build``
+    wrote (in ``<path>/.thumbnail``, or ``pyramid``). Any sample type (``uint8``,
+    ``uint16``, ``int16``, ``float32``); ``iso`` is in the samples' units.
+
+    The contract, PyMCubes's: a sample greater than ``iso`` is inside (one equal to it is
+    outside); a vertex on a cube edge at ``t = (iso - v0) / (v1 - v0)``. Vertices are
+    ``(x, y, z)`` (PyMCubes's ``(z, y, x)`` columns reversed): with ``units="voxel"`` in the
+    level's voxel indices, the box's origin included (a box's mesh lies where the box is);
+    with ``units="um"`` in micrometres by the voxel size ``build`` records (scaled to the
+    level), from the centre of the input's first voxel as ``crop.json``'s ``origin_um``, so
+    meshes of several levels and boxes overlay. Each triangle is PyMCubes's with its corners
+    in reversed order, so that it faces outward (counter-clockwise seen from outside, where
+    samples are at or below ``iso``). Beyond PyMCubes: one vertex per point (edges meeting at
+    a sample equal to ``iso`` share it), triangles with two corners at one point are
+    dropped, and a cube with a NaN corner makes no triangle.
+
+    Without ``out``, returns ``(vertices, faces)``: numpy arrays of ``float32`` shape
+    ``(N, 3)`` (x, y, z) and ``uint32`` shape ``(M, 3)`` (indices into ``vertices``), made of
+    the library's memory without a copy. With ``out`` (a path ending in ``.ply``: binary
+    PLY; ``.stl``: binary STL with facet normals; ``.obj``: Wavefront OBJ text), writes the
+    file, complete under its name or absent (written under a temporary name and renamed;
+    ``sync`` flushes it to disk first; an existing file is replaced), and returns the
+    summary, the ``done`` dict: ``triangles``, ``vertices``, ``degenerate_dropped``,
+    ``nan_samples``, ``slices_read``, ``bytes``, ``file_bytes_read``, ``out`` (absolute),
+    ``format``, ``out_bytes``, ``warning``, ``elapsed``... An empty mesh for a reason (``iso``
+    at or above every sample or below every one, every sample NaN, a box one sample thick)
+    is valid, and its ``warning`` is also issued as a ``RuntimeWarning``.
+
+    ``progress(event)`` is called on the calling thread with dicts, as for ``build``:
+    ``{"event": "plan", "job": "mesh", "level": ..., "box": ..., "iso": ..., "units": ...,
+    "out": ..., "format": ..., "total": ..., ...}``, one ``{"event": "progress", ...}`` per
+    slice read, then the ``done`` dict. Returning exactly False cancels: ``Cancelled`` is
+    raised within a second and no mesh is left under ``out`` (a file of that name from
+    before is left as it was if the cancel stopped the mesh; one the mesh had just completed
+    as the cancel came is removed). An exception it raises, or Ctrl-C, stops the mesh the
+    same way and propagates. The mesh runs on a thread of its own with the GIL released.
+
+    Raises ``ValueError`` for a NaN ``iso`` (``iso=NaN: ...``), an ``out`` of another
+    extension, ``units`` other than "voxel" and "um" (or "um" when the voxel size is not
+    known), and a box or level as ``read`` does (``x=0..100: outside the level's columns
+    0..64``); ``SliceError`` for a damaged or mismatched slice, naming it; ``OSError`` for
+    the file system (``filename`` set). ``threads`` and ``reader`` as for ``read``.
+    """
+    options = dict(locals())
+    for key in ("path", "iso", "out", "progress"):
+        del options[key]
+    if out is None:
+        vertices, faces, summary = _native.mesh(path, iso, options, None, progress)
+        _warn(summary)
+        return vertices, faces
+    summary = _native.mesh(path, iso, options, out, progress)
+    _warn(summary)
+    return summary
+
+
+def _warn(summary: Dict[str, Any]) -> None:
+    """The reason a mesh is empty, as a RuntimeWarning at the caller's line."""
+    if summary.get("warning"):
+        warnings.warn(summary["warning"], RuntimeWarning, stacklevel=3)

@@ -2,13 +2,13 @@
 # `ct_thumbnail`. An integer argument or option out of range (negative, too large; `threads`
 # beyond 1 to 4 x the cores) raises ValueError naming it.
 import os
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy
 
 __all__ = ["Cancelled", "SliceError", "__version__", "_panic_for_tests", "build",
-           "build_thumbnails", "build_thumbnails_optimized", "crop", "inspect", "plan", "read",
-           "slurm_script"]
+           "build_thumbnails", "build_thumbnails_optimized", "crop", "inspect", "mesh", "plan",
+           "read", "slurm_script"]
 __version__: str
 
 class Cancelled(Exception):
@@ -44,6 +44,15 @@ def crop(
     options: Dict[str, Any],
     progress: Optional[Callable[[Dict[str, Any]], object]] = None,
 ) -> Dict[str, Any]: ...
+# With out: writes the file (.ply, .stl, .obj) and returns the summary dict; without:
+# (vertices float32 (N, 3), faces uint32 (M, 3), summary dict).
+def mesh(
+    input: Union[str, os.PathLike[str]],
+    iso: float,
+    options: Dict[str, Any],
+    out: Optional[Union[str, os.PathLike[str]]] = None,
+    progress: Optional[Callable[[Dict[str, Any]], object]] = None,
+) -> Union[Dict[str, Any], Tuple[numpy.ndarray, numpy.ndarray, Dict[str, Any]]]: ...
 def _panic_for_tests() -> None: ...
 def build_thumbnails(
     input_dir: Union[str, os.PathLike[str]],
