@@ -5,8 +5,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::options::{OmeZarrOptions, OutputFormat, Units};
-use crate::output::mesh::MeshFormat;
+use crate::options::{MeshFormat, OmeZarrOptions, OutputFormat, Units};
 use crate::pixel::Depth;
 use crate::plan::Plan;
 use crate::region::Region;

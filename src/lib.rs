@@ -68,10 +68,10 @@ pub use input::{
 pub use inspect::{inspect, PyramidState, Report, SliceKind};
 pub use mesh::{mesh, mesh_arrays, MeshOptions};
 pub use options::{
-    check_threads, max_threads, parse_chunks, with_threads, BuildOptions, Codec, Ngff,
+    check_threads, max_threads, parse_chunks, with_threads, BuildOptions, Codec, MeshFormat, Ngff,
     OmeZarrOptions, OutputFormat, TiffLayout, Units, WriteMode, DEFAULT_CHUNKS,
 };
-pub use output::mesh::{MeshArrays, MeshFormat};
+pub use output::mesh::MeshArrays;
 pub use output::Recorded;
 pub use pixel::Depth;
 pub use plan::{describe_levels, Level, Plan, DEFAULT_MIN_SIZE};

@@ -15,50 +15,9 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::options::MeshFormat;
 use crate::publish::{self, TemporaryFile};
 use crate::surface::{MeshSink, Window};
-
-/// A mesh file format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MeshFormat {
-    /// Binary little-endian PLY: float32 x y z vertices, faces as a uchar count and uint32
-    /// indices.
-    Ply,
-    /// Binary STL: each triangle with its facet normal.
-    Stl,
-    /// Wavefront OBJ text: `v x y z` lines, then `f a b c` (from 1).
-    Obj,
-}
-
-impl MeshFormat {
-    /// The format `path`'s extension names (`.ply`, `.stl`, `.obj`, any case); an error names
-    /// the path otherwise.
-    pub fn of(path: &Path) -> Result<MeshFormat> {
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        match ext.as_deref() {
-            Some("ply") => Ok(MeshFormat::Ply),
-            Some("stl") => Ok(MeshFormat::Stl),
-            Some("obj") => Ok(MeshFormat::Obj),
-            _ => Err(Error::invalid(
-                "out",
-                path.display(),
-                "unknown mesh format: the name must end in .ply (binary PLY), .stl (binary \
-                 STL) or .obj (Wavefront OBJ)",
-            )),
-        }
-    }
-
-    /// `PLY`, `STL`, `OBJ`.
-    pub fn name(self) -> &'static str {
-        match self {
-            MeshFormat::Ply => "PLY",
-            MeshFormat::Stl => "STL",
-            MeshFormat::Obj => "OBJ",
-        }
-    }
-}
 
 /// A mesh file being written: a [`MeshSink`]; [`MeshFile::finish`] publishes it.
 pub struct MeshFile {
