@@ -5,11 +5,14 @@
 mod bits;
 pub(crate) mod classify;
 mod edge;
+mod layer;
 mod march;
+mod slab;
 mod tables;
 
 pub use classify::Classify;
-pub use march::{Marcher, MeshSink, Placement, Tally, Window};
+pub use layer::Placement;
+pub use march::{Marcher, MeshSink, Tally, Window};
 
 use crate::pixel::{Plane, Sample};
 
