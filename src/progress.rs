@@ -2,11 +2,13 @@
 //! and the dicts the Python module hands its callers. One place, so the two cannot drift.
 
 use std::ops::Range;
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use crate::events::{CropSummary, Event, MeshSummary, Summary};
+use crate::pixel::Depth;
 use crate::region::Region;
 
 /// Turns a build's [`Event`]s into JSON objects, counting what was read on the way: `done`,
@@ -102,22 +104,18 @@ impl JsonEvents {
             } => {
                 (self.total, self.bytes_total) = (*to_read, *bytes_to_read);
                 self.progress_on_read = out.is_none();
-                Some(json!({
-                    "event": "plan",
-                    "job": if out.is_some() { "crop" } else { "read" },
-                    "input": input.display().to_string(),
-                    "level": level,
-                    "box": region_json(region),
-                    "width": region.x.len(),
-                    "height": region.y.len(),
-                    "slices": region.z.len(),
-                    "bits": depth.bits(),
-                    "dtype": depth.dtype(),
+                let job = if out.is_some() { "crop" } else { "read" };
+                let own = json!({
                     "out": out.map(|o| o.display().to_string()),
                     "files_kept": kept,
-                    "total": to_read,
-                    "total_bytes": bytes_to_read,
-                }))
+                });
+                Some(box_plan(
+                    job,
+                    (input, *level, region, *depth),
+                    own,
+                    *to_read,
+                    *bytes_to_read,
+                ))
             }
             Event::MeshPlanned {
                 input,
@@ -132,24 +130,19 @@ impl JsonEvents {
             } => {
                 (self.total, self.bytes_total) = (*to_read, *bytes_to_read);
                 self.progress_on_read = true;
-                Some(json!({
-                    "event": "plan",
-                    "job": "mesh",
-                    "input": input.display().to_string(),
-                    "level": level,
-                    "box": region_json(region),
-                    "width": region.x.len(),
-                    "height": region.y.len(),
-                    "slices": region.z.len(),
-                    "bits": depth.bits(),
-                    "dtype": depth.dtype(),
+                let own = json!({
                     "iso": iso,
                     "units": units.name(),
                     "out": out.map(|(o, _)| o.display().to_string()),
                     "format": out.map(|(_, f)| f.name()),
-                    "total": to_read,
-                    "total_bytes": bytes_to_read,
-                }))
+                });
+                Some(box_plan(
+                    "mesh",
+                    (input, *level, region, *depth),
+                    own,
+                    *to_read,
+                    *bytes_to_read,
+                ))
             }
             Event::SliceRead { index, bytes } => {
                 self.done += 1;
@@ -187,6 +180,35 @@ impl JsonEvents {
         }
         progress
     }
+}
+
+/// The `plan` object of a job over a box of a level (`read`, `crop`, `mesh`): the box and its
+/// samples, the job's `own` fields, then the slices and bytes to read.
+fn box_plan(
+    job: &str,
+    (input, level, region, depth): (&Path, usize, &Region, Depth),
+    own: Value,
+    total: usize,
+    total_bytes: u64,
+) -> Value {
+    let mut plan = json!({
+        "event": "plan",
+        "job": job,
+        "input": input.display().to_string(),
+        "level": level,
+        "box": region_json(region),
+        "width": region.x.len(),
+        "height": region.y.len(),
+        "slices": region.z.len(),
+        "bits": depth.bits(),
+        "dtype": depth.dtype(),
+    });
+    if let (Some(plan), Value::Object(own)) = (plan.as_object_mut(), own) {
+        plan.extend(own);
+        plan.insert("total".into(), total.into());
+        plan.insert("total_bytes".into(), total_bytes.into());
+    }
+    plan
 }
 
 /// A box as `{"x": [a, b], "y": [c, d], "z": [e, f]}` (half-open).

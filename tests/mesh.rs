@@ -1137,27 +1137,14 @@ fn an_output_that_cannot_be_created_is_exit_3_leaving_nothing() {
 #[cfg(unix)]
 #[test]
 fn a_write_failing_midway_is_exit_3_leaving_nothing() {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::os::unix::process::ExitStatusExt;
     let dir = fixtures().join("mesh").join("stacks").join("wide_u8");
     let out = tempfile::tempdir().unwrap();
     for ext in ["ply", "stl", "obj"] {
         let path = out.path().join(format!("m.{ext}"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_ctpyramid"));
         command.args(["mesh", s(&dir), "--iso", "127.5", "--out", s(&path)]);
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            command.pre_exec(|| {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let limit = libc::rlimit {
-                    rlim_cur: 4000,
-                    rlim_max: 4000,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        limit_file_size(&mut command, 4000);
         let o = command.output().unwrap();
         let stderr = stderr_of(&o);
         assert_eq!(o.status.signal(), None, "{ext}: {stderr}");

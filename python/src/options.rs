@@ -121,6 +121,30 @@ fn take_read(o: &mut ReadOptions, key: &str, value: &Bound<'_, PyAny>) -> PyResu
     Ok(true)
 }
 
+/// Fills `read` from the keyword arguments of a function that reads a box (`read`, `crop`,
+/// `mesh`): the box, the level and the selection, and those `own` takes (it returns false
+/// for a keyword not its own); returns the number of worker threads asked for. None is the
+/// default of every keyword.
+fn box_keywords(
+    read: &mut ReadOptions,
+    kwargs: &Bound<'_, PyDict>,
+    mut own: impl FnMut(&str, &Bound<'_, PyAny>) -> PyResult<bool>,
+) -> PyResult<Option<usize>> {
+    let mut common = Common::default();
+    for (key, value) in kwargs.iter() {
+        if value.is_none() {
+            continue;
+        }
+        let key: String = key.extract()?;
+        if !own(&key, &value)? && !take_read(read, &key, &value)? && !common.take(&key, &value)? {
+            return Err(unexpected(&key));
+        }
+    }
+    let (selection, threads) = common.selection(kwargs.py())?;
+    read.selection = selection;
+    Ok(threads)
+}
+
 /// `ReadOptions` from the keyword arguments of `ctpyramid.read`, and the number of worker
 /// threads asked for.
 pub(crate) fn read_options(
@@ -128,18 +152,7 @@ pub(crate) fn read_options(
     kwargs: &Bound<'_, PyDict>,
 ) -> PyResult<(ReadOptions, Option<usize>)> {
     let mut o = ReadOptions::new(input);
-    let mut common = Common::default();
-    for (key, value) in kwargs.iter() {
-        if value.is_none() {
-            continue;
-        }
-        let key: String = key.extract()?;
-        if !take_read(&mut o, &key, &value)? && !common.take(&key, &value)? {
-            return Err(unexpected(&key));
-        }
-    }
-    let (selection, threads) = common.selection(kwargs.py())?;
-    o.selection = selection;
+    let threads = box_keywords(&mut o, kwargs, |_, _| Ok(false))?;
     // As in build_options: every field mapped to its keyword, or named as not one.
     let ReadOptions {
         input: _,
@@ -170,28 +183,22 @@ pub(crate) fn crop_options(
         durable: false,
         force: false,
     };
-    let mut common = Common::default();
-    for (key, value) in kwargs.iter() {
-        if value.is_none() {
-            continue;
-        }
-        let key: String = key.extract()?;
-        match key.as_str() {
-            "layout" => o.layout = choice(&key, &value)?,
-            "format" => o.format = choice(&key, &value)?,
-            "ngff" => o.zarr.ngff = choice(&key, &value)?,
-            "codec" => o.zarr.codec = choice(&key, &value)?,
-            "chunks" => o.zarr.chunks = chunks(&value)?,
-            "min_size" => o.min_size = int(&key, &value)?,
+    let mut read = ReadOptions::new(&o.read.input);
+    let threads = box_keywords(&mut read, kwargs, |key, value| {
+        match key {
+            "layout" => o.layout = choice(key, value)?,
+            "format" => o.format = choice(key, value)?,
+            "ngff" => o.zarr.ngff = choice(key, value)?,
+            "codec" => o.zarr.codec = choice(key, value)?,
+            "chunks" => o.zarr.chunks = chunks(value)?,
+            "min_size" => o.min_size = int(key, value)?,
             "sync" => o.durable = value.extract()?,
             "force" => o.force = value.extract()?,
-            _ if take_read(&mut o.read, &key, &value)? => {}
-            _ if common.take(&key, &value)? => {}
-            _ => return Err(unexpected(&key)),
+            _ => return Ok(false),
         }
-    }
-    let (selection, threads) = common.selection(kwargs.py())?;
-    o.read.selection = selection;
+        Ok(true)
+    })?;
+    o.read = read;
     // As in build_options: every field mapped to its keyword, or named as not one.
     let CropOptions {
         read: _,
@@ -216,22 +223,16 @@ pub(crate) fn mesh_options(
 ) -> PyResult<(MeshOptions, bool, Option<usize>)> {
     let mut o = MeshOptions::new(input, iso);
     let mut durable = false;
-    let mut common = Common::default();
-    for (key, value) in kwargs.iter() {
-        if value.is_none() {
-            continue;
-        }
-        let key: String = key.extract()?;
-        match key.as_str() {
-            "units" => o.units = choice(&key, &value)?,
+    let mut read = ReadOptions::new(&o.read.input);
+    let threads = box_keywords(&mut read, kwargs, |key, value| {
+        match key {
+            "units" => o.units = choice(key, value)?,
             "sync" => durable = value.extract()?,
-            _ if take_read(&mut o.read, &key, &value)? => {}
-            _ if common.take(&key, &value)? => {}
-            _ => return Err(unexpected(&key)),
+            _ => return Ok(false),
         }
-    }
-    let (selection, threads) = common.selection(kwargs.py())?;
-    o.read.selection = selection;
+        Ok(true)
+    })?;
+    o.read = read;
     // As in build_options: every field mapped to its keyword, or named as not one.
     let MeshOptions {
         read: _,

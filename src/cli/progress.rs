@@ -77,13 +77,7 @@ impl Reporter {
         };
         if self.text {
             let into = out.map_or(String::new(), |o| format!(" -> {}", o.display()));
-            eprintln!(
-                "level {level}, {}: {}x{} x {} {depth}{into}",
-                region.describe(),
-                region.x.len(),
-                region.y.len(),
-                region.z.len()
-            );
+            eprintln!("{}{into}", box_line(*level, region, *depth));
             if *kept > 0 {
                 eprintln!(
                     "resuming: {} complete from an earlier run (--force rewrites)",
@@ -199,4 +193,13 @@ impl Reporter {
         }
         self.show_bar(*bytes_to_read);
     }
+}
+
+/// `level 1, x 0..64, y 10..20, z 0..3: 64x10 x 3 16-bit`: what a job over a box reads.
+fn box_line(level: usize, region: &ctpyramid::Region, depth: ctpyramid::Depth) -> String {
+    let (x, y, z) = (region.x.len(), region.y.len(), region.z.len());
+    format!(
+        "level {level}, {}: {x}x{y} x {z} {depth}",
+        region.describe()
+    )
 }

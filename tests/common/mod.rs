@@ -455,3 +455,26 @@ pub fn decode_tiff_pages(path: &Path) -> Vec<TiffPage> {
             .unwrap_or_else(|e| panic!("{}: page {}: {e}", path.display(), pages.len()));
     }
 }
+
+/// Limits the size of the files `command` writes to `bytes` (RLIMIT_FSIZE), with SIGXFSZ
+/// ignored: a write past it fails with EFBIG ("File too large"), a full disk without a
+/// filesystem to fill.
+#[cfg(unix)]
+#[allow(dead_code)]
+pub fn limit_file_size(command: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
