@@ -69,14 +69,6 @@ impl Bits {
         [a, b]
     }
 
-    /// The bits set in `a` or `b` (planes of one size).
-    pub fn or(a: &Bits, b: &Bits) -> Bits {
-        Bits {
-            words: a.words,
-            data: a.data.iter().zip(&b.data).map(|(x, y)| x | y).collect(),
-        }
-    }
-
     /// Sets column `x` of row `y`.
     #[inline]
     pub fn set(&mut self, y: usize, x: usize) {

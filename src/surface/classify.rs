@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::bits::{first_columns, next, Bits};
-use super::edge::{landings, Snapped};
+use super::edge::{landings, snapped, Snapped};
 use super::Rows;
 use crate::pixel::Sample;
 
@@ -161,7 +161,7 @@ fn landed<T: Classify, R: Rows<T>>(
     height: usize,
     iso: f64,
 ) -> Option<[Snapped; 2]> {
-    let x = Bits::pair_from_rows(width, height, |y, first, second| {
+    let x = snapped(width, height, |y, first, second| {
         let a = inside.row(y);
         let mut scratch = Vec::new();
         let row = rows.row(y, &mut scratch);
@@ -173,8 +173,10 @@ fn landed<T: Classify, R: Rows<T>>(
             (first[i], second[i]) = (f, s);
         }
     });
-    let y = Bits::pair_from_rows(width, height, |y, first, second| {
+    let y = snapped(width, height, |y, first, second| {
         if y + 1 >= height {
+            first.fill(0);
+            second.fill(0);
             return;
         }
         let (a, b) = (inside.row(y), inside.row(y + 1));
@@ -187,8 +189,13 @@ fn landed<T: Classify, R: Rows<T>>(
             (first[i], second[i]) = (f, s);
         }
     });
-    let any = |pair: &Snapped| pair.iter().any(|b| b.count() > 0);
-    (any(&x) || any(&y)).then_some([x, y])
+    match (x, y) {
+        (None, None) => None,
+        (x, y) => {
+            let none = || [Bits::new(width, height), Bits::new(width, height)];
+            Some([x.unwrap_or_else(none), y.unwrap_or_else(none)])
+        }
+    }
 }
 
 /// One row's words of each mask; returns whether it has a NaN.

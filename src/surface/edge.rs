@@ -5,6 +5,8 @@
 //! equals the iso value, beside an infinite sample, or where the interpolation rounds onto
 //! the sample.
 
+use rayon::prelude::*;
+
 use super::bits::{each_bit, Bits};
 
 /// Where along an edge from a sample of value `v0` to one of `v1` the surface crosses it,
@@ -33,6 +35,31 @@ pub fn along(iso: f64, lo: f64, v0: f64, v1: f64) -> f64 {
 /// Edges whose vertex lands on one of their samples: `[0]` on the first, `[1]` on the second,
 /// each bit at the edge's first sample.
 pub type Snapped = [Bits; 2];
+
+/// The edges of a `width` x `height` plane whose vertex lands on a sample, None if none
+/// does: `row(y, first, second)` sets row `y`'s words of both (edges landing on their first
+/// sample, on their second). The rows are first looked at without keeping anything, rows
+/// spread over the cores: the planes of bits are made only if some edge lands, which with
+/// most iso values none does.
+pub fn snapped(
+    width: usize,
+    height: usize,
+    row: impl Fn(usize, &mut [u64], &mut [u64]) + Sync + Send,
+) -> Option<Snapped> {
+    let words = width.div_ceil(64);
+    let any = (0..height)
+        .into_par_iter()
+        .with_min_len(16)
+        .map_init(
+            || (vec![0; words], vec![0; words]),
+            |(first, second), y| {
+                row(y, first, second);
+                first.iter().chain(second.iter()).any(|&w| w != 0)
+            },
+        )
+        .any(|landed| landed);
+    any.then(|| Bits::pair_from_rows(width, height, row))
+}
 
 /// The edges of word `i` of `crossed` whose vertex lands on their first sample (`[0]`) or
 /// their second (`[1]`); `ends(x)` gives the edge at column `x`: the coordinate of its first

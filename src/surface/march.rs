@@ -21,6 +21,7 @@
 
 use std::collections::VecDeque;
 
+use super::bits::each_bit;
 use super::bits::Bits;
 use super::classify::{Classify, Cut, Masks};
 use super::edge::may_land;
@@ -74,6 +75,17 @@ pub struct Tally {
 struct Layer {
     masks: Masks,
     numbers: Option<Numbers>,
+}
+
+/// The triangles of a range of cube rows as vertex numbers, and where it is in the
+/// triangles of the slab's cubes that are not clean (made before).
+#[derive(Default)]
+struct Emitted {
+    triangles: Vec<[u32; 3]>,
+    degenerate: u64,
+    /// Cubes that are not clean gone through, and their triangles.
+    cubes: usize,
+    made: usize,
 }
 
 /// Marching cubes over planes of `T` given one after another ([`Marcher::push`], then
@@ -156,11 +168,18 @@ impl<T: Classify> Marcher<T> {
                 z: z.as_ref(),
             };
             let (valid, clean) = (pair.cubes_without(false), pair.cubes_without(true));
-            let marks = clean.as_ref().map(|_| pair.used_by_unclean(&valid, &clean));
+            let (marks, unclean) = match clean {
+                Some(_) => {
+                    let (marks, unclean) = pair.unclean(&valid, &clean);
+                    (Some(marks), unclean)
+                }
+                None => (None, Vec::new()),
+            };
             let slab = Slab {
                 valid,
                 clean,
                 marks,
+                unclean,
                 z,
             };
             self.number_layer(previous, Some((&masks, current, &slab)), sink)?;
@@ -263,24 +282,43 @@ impl<T: Classify> Marcher<T> {
         };
         let layers = [lo_n, hi_n];
         let grid = self.grid;
-        let chunks = pair.each_cube_row(|y, mixed, out: &mut (Vec<[u32; 3]>, u64)| {
-            let cubes = |i: usize| mixed[i] & grid.cubes(Some(&slab.valid), y as isize, i);
-            out.1 += pair.triangles(y, cubes, |[p, q, r]| {
-                // PyMCubes's corners in the other order: its axes (z, y, x) are ours
-                // (x, y, z) mirrored, and the reversed order keeps the triangle facing
-                // out as it does.
-                let number = |v: Vertex| layers[v.upper as usize].number(v.kind, v.y, v.x) as u32;
-                out.0.push([number(p), number(r), number(q)]);
-            });
+        // PyMCubes's corners in the other order: its axes (z, y, x) are ours (x, y, z)
+        // mirrored, and the reversed order keeps the triangle facing out as it does.
+        let number = |[p, q, r]: [Vertex; 3]| {
+            let n = |v: Vertex| {
+                let (kind, y, x) = (usize::from(v.kind), v.y as usize, v.x as usize);
+                layers[usize::from(v.upper)].number(kind, y, x) as u32
+            };
+            [n(p), n(r), n(q)]
+        };
+        let chunks = pair.each_cube_row(|chunk, y, mixed, out: &mut Emitted| {
+            let r = y as isize;
+            for (i, &mixed) in mixed.iter().enumerate() {
+                let clean = grid.cubes(Some(&slab.clean), r, i);
+                each_bit(mixed & grid.cubes(Some(&slab.valid), r, i), i, |x| {
+                    if clean >> (x % 64) & 1 == 1 {
+                        out.degenerate += pair.cube(y, x, |t| out.triangles.push(number(t)));
+                    } else {
+                        // Made when its vertices were found; its turn now.
+                        let made = &slab.unclean[chunk];
+                        let n = usize::from(made.counts[out.cubes]);
+                        let these = &made.triangles[out.made..out.made + n];
+                        out.triangles.extend(these.iter().map(|&t| number(t)));
+                        (out.cubes, out.made) = (out.cubes + 1, out.made + n);
+                    }
+                });
+            }
         });
+        let degenerate: u64 = slab.unclean.iter().map(|u| u.degenerate).sum();
+        self.tally.degenerate += degenerate;
         let window = Window {
             first: self.window_first,
             positions: &self.window,
         };
-        for (triangles, degenerate) in &chunks {
-            sink.triangles(triangles, &window)?;
-            self.tally.triangles += triangles.len() as u64;
-            self.tally.degenerate += degenerate;
+        for chunk in &chunks {
+            sink.triangles(&chunk.triangles, &window)?;
+            self.tally.triangles += chunk.triangles.len() as u64;
+            self.tally.degenerate += chunk.degenerate;
         }
         // The upper layer's vertices are the first the next slab uses.
         let keep_from = hi_n.base;

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::bits::{each_bit, first_columns, next, Bits};
 use super::classify::{Classify, Masks};
-use super::edge::{landings, Snapped};
+use super::edge::{landings, snapped, Snapped};
 use super::tables::TRIANGLES;
 use super::Rows;
 
@@ -50,14 +50,26 @@ pub struct Marks {
     pub upper: [Bits; 4],
 }
 
+/// The triangles of the cubes of a range of rows that are not clean, made once to find what
+/// they use and kept for their turn: each cube's count, in cube order, and the triangles.
+#[derive(Default)]
+pub struct Unclean {
+    pub triangles: Vec<[Vertex; 3]>,
+    pub counts: Vec<u8>,
+    /// Triangles left out for having two corners at one point.
+    pub degenerate: u64,
+}
+
 /// The slab between two planes.
 pub struct Slab {
     /// Cubes without a NaN corner (None: all).
     pub valid: Option<Bits>,
     /// Cubes without a NaN corner nor one at the iso value (None: all).
     pub clean: Option<Bits>,
-    /// What its other valid cubes use (None: there are none).
+    /// What its other valid cubes use (None: there are none), and their triangles, each
+    /// range of rows' (empty: none).
     pub marks: Option<Marks>,
+    pub unclean: Vec<Unclean>,
     /// Its z edges whose vertex lands on a sample (None: none does).
     pub z: Option<Snapped>,
 }
@@ -67,9 +79,23 @@ pub struct Slab {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Vertex {
     pub upper: bool,
-    pub kind: usize,
-    pub y: usize,
-    pub x: usize,
+    pub kind: u8,
+    pub y: u32,
+    pub x: u32,
+}
+
+impl Vertex {
+    /// The vertex of `kind` of the lower or upper plane at row `y`, column `x` (both below
+    /// 2^32: a plane's sides are TIFF's 32-bit widths and heights).
+    #[inline]
+    fn at(upper: bool, kind: usize, y: usize, x: usize) -> Vertex {
+        Vertex {
+            upper,
+            kind: kind as u8,
+            y: y as u32,
+            x: x as u32,
+        }
+    }
 }
 
 /// Two planes classified, and the slab of cubes between them.
@@ -90,7 +116,7 @@ pub fn z_landed<T: Classify, R: Rows<T>>(
     iso: f64,
     k: f64,
 ) -> Option<Snapped> {
-    let landed = Bits::pair_from_rows(grid.width, grid.height, |y, first, second| {
+    snapped(grid.width, grid.height, |y, first, second| {
         let (a, b) = (lo.inside.row(y), hi.inside.row(y));
         let (mut s0, mut s1) = (Vec::new(), Vec::new());
         let (here, above) = (lo_rows.row(y, &mut s0), hi_rows.row(y, &mut s1));
@@ -100,96 +126,95 @@ pub fn z_landed<T: Classify, R: Rows<T>>(
             });
             (first[i], second[i]) = (f, s);
         }
-    });
-    landed.iter().any(|b| b.count() > 0).then_some(landed)
+    })
 }
 
 impl Pair<'_> {
     /// The cubes with no NaN corner (`clean`: nor an edge whose vertex lands on a sample);
     /// None: all.
     pub fn cubes_without(&self, clean: bool) -> Option<Bits> {
-        let nan: Vec<&Bits> = [self.lo, self.hi]
-            .iter()
-            .filter_map(|m| m.nan.as_ref())
-            .collect();
-        let plane = |m: &'_ Masks, kind: usize| -> Option<Bits> {
-            let [first, second] = &m.landed.as_ref()?[kind];
-            Some(Bits::or(first, second))
-        };
-        let landed = |kind: usize| -> Vec<Bits> {
-            [self.lo, self.hi]
-                .iter()
-                .filter_map(|m| plane(m, kind))
-                .collect()
-        };
-        let (x, y) = if clean {
-            (landed(0), landed(1))
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let z: Option<Bits> = self.z.filter(|_| clean).map(|[f, s]| Bits::or(f, s));
-        if nan.is_empty() && x.is_empty() && y.is_empty() && z.is_none() {
+        let (lo, hi, z) = (self.lo, self.hi, self.z.filter(|_| clean));
+        let landing = clean && (lo.landed.is_some() || hi.landed.is_some() || z.is_some());
+        if lo.nan.is_none() && hi.nan.is_none() && !landing {
             return None;
         }
-        let grid = self.grid;
-        let (x, y, z): (Vec<&Bits>, Vec<&Bits>, Vec<&Bits>) =
-            (x.iter().collect(), y.iter().collect(), z.iter().collect());
-        let row_or =
-            |bits: &[&Bits], y: usize, i: usize| bits.iter().fold(0, |w, b| w | b.row(y)[i]);
+        let (grid, words) = (self.grid, self.grid.words);
+        let nan = |m: &Masks, r: usize, i: usize| m.nan.as_ref().map_or(0, |b| b.row(r)[i]);
+        let landed = |pair: Option<&Snapped>, r: usize, i: usize| {
+            pair.map_or(0, |[first, second]| first.row(r)[i] | second.row(r)[i])
+        };
+        let edges = |m: &Masks, kind: usize, r: usize, i: usize| match clean {
+            true => landed(m.landed.as_ref().map(|l| &l[kind]), r, i),
+            false => 0,
+        };
         Some(Bits::from_rows(grid.width, grid.height, |r, out| {
             if r + 1 >= grid.height {
                 return;
             }
-            // Per column: what rules out the cube starting there, and what rules out the
-            // cube before it (the column's samples are its second corners).
-            let (mut here, mut second): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
-            for i in 0..grid.words {
-                let corners = row_or(&nan, r, i) | row_or(&nan, r + 1, i);
-                // A cube's x edges start in its first column; its y and z edges in both.
-                let starts = row_or(&x, r, i) | row_or(&x, r + 1, i);
-                let both = row_or(&y, r, i) | row_or(&z, r, i) | row_or(&z, r + 1, i);
-                here.push(corners | both | starts);
-                second.push(corners | both);
-            }
+            // What rules out a cube from either of its two columns of corners: a NaN corner,
+            // a y or z edge landing; from its first column alone: an x edge landing.
+            let either = |i: usize| {
+                let rows = [(lo, r), (lo, r + 1), (hi, r), (hi, r + 1)];
+                let nan = rows.iter().fold(0, |w, &(m, r)| w | nan(m, r, i));
+                nan | edges(lo, 1, r, i)
+                    | edges(hi, 1, r, i)
+                    | landed(z, r, i)
+                    | landed(z, r + 1, i)
+            };
+            let first = |i: usize| {
+                let rows = [(lo, r), (lo, r + 1), (hi, r), (hi, r + 1)];
+                rows.iter().fold(0, |w, &(m, r)| w | edges(m, 0, r, i))
+            };
+            let mut this = either(0);
             for (i, word) in out.iter_mut().enumerate() {
-                *word = !(here[i] | next(&second, i));
+                let following = if i + 1 < words { either(i + 1) } else { 0 };
+                *word = !(this | first(i) | this >> 1 | following << 63);
+                this = following;
             }
         }))
     }
 
-    /// What the valid cubes that are not clean (an edge landing on a sample) use: the
-    /// vertices of their triangles, but those with two corners at one point.
-    pub fn used_by_unclean(&self, valid: &Option<Bits>, clean: &Option<Bits>) -> Marks {
+    /// The triangles of the valid cubes that are not clean (an edge landing on a sample),
+    /// those with two corners at one point left out, and what they use.
+    pub fn unclean(&self, valid: &Option<Bits>, clean: &Option<Bits>) -> (Marks, Vec<Unclean>) {
         let (grid, (w, h)) = (self.grid, (self.grid.width, self.grid.height));
-        let chunks = self.each_cube_row(|y, mixed, out: &mut Vec<Vertex>| {
+        let chunks = self.each_cube_row(|_, y, mixed, out: &mut Unclean| {
             let r = y as isize;
             let cubes = |i: usize| {
                 mixed[i] & grid.cubes(Some(valid), r, i) & !grid.cubes(Some(clean), r, i)
             };
-            self.triangles(y, cubes, |t| out.extend(t));
+            for i in 0..grid.words {
+                each_bit(cubes(i), i, |x| {
+                    let before = out.triangles.len();
+                    out.degenerate += self.cube(y, x, |t| out.triangles.push(t));
+                    // At most five triangles a cube.
+                    out.counts.push((out.triangles.len() - before) as u8);
+                });
+            }
         });
         let zeros = || std::array::from_fn(|_| Bits::new(w, h));
         let mut marks = Marks {
             lower: zeros(),
             upper: zeros(),
         };
-        for v in chunks.iter().flatten() {
+        for v in chunks.iter().flat_map(|c| c.triangles.iter().flatten()) {
             let plane = if v.upper {
                 &mut marks.upper
             } else {
                 &mut marks.lower
             };
-            plane[v.kind].set(v.y, v.x);
+            plane[usize::from(v.kind)].set(v.y as usize, v.x as usize);
         }
-        marks
+        (marks, chunks)
     }
 
-    /// Calls `f` with each cube row `y` and the words of its cubes whose corners are not
-    /// all inside nor all outside, rows spread over the cores, each range of rows with an
-    /// output of its own; the outputs in row order.
+    /// Calls `f` with each cube row `y` (and the range of rows it is in, numbered from 0)
+    /// and the words of its cubes whose corners are not all inside nor all outside, rows
+    /// spread over the cores, each range of rows with an output of its own; the outputs in
+    /// row order. The ranges are the same for every pass over one slab.
     pub fn each_cube_row<O: Default + Send>(
         &self,
-        f: impl Fn(usize, &[u64], &mut O) + Sync,
+        f: impl Fn(usize, usize, &[u64], &mut O) + Sync,
     ) -> Vec<O> {
         const ROWS: usize = 16;
         let rows = self.grid.height.saturating_sub(1);
@@ -200,7 +225,7 @@ impl Pair<'_> {
                 let mut mixed = vec![0; self.grid.words];
                 for y in chunk * ROWS..((chunk + 1) * ROWS).min(rows) {
                     self.mixed(y, &mut mixed);
-                    f(y, &mixed, &mut out);
+                    f(chunk, y, &mixed, &mut out);
                 }
                 out
             })
@@ -226,35 +251,25 @@ impl Pair<'_> {
         }
     }
 
-    /// Calls `f` with the vertices of each triangle of the cubes of row `y` that `cubes`
-    /// marks (word by word), in PyMCubes's order; returns how many triangles it left out
-    /// for having two corners at one point.
+    /// Calls `f` with the vertices of each triangle of the cube at row `y`, column `x`, in
+    /// PyMCubes's order; returns how many it left out for having two corners at one point.
     #[inline]
-    pub fn triangles(
-        &self,
-        y: usize,
-        cubes: impl Fn(usize) -> u64,
-        mut f: impl FnMut([Vertex; 3]),
-    ) -> u64 {
+    pub fn cube(&self, y: usize, x: usize, mut f: impl FnMut([Vertex; 3])) -> u64 {
         let (lo, hi) = (&self.lo.inside, &self.hi.inside);
         let rows = [lo.row(y), hi.row(y), hi.row(y + 1), lo.row(y + 1)];
+        let bit = |row: &[u64], x: usize| (row[x / 64] >> (x % 64) & 1) as usize;
+        // PyMCubes's corners 0..3 (its axes are z, y, x) are column x of the rows (lo, y),
+        // (hi, y), (hi, y + 1), (lo, y + 1); corners 4..7 column x + 1. A case's bit is set
+        // for a corner outside.
+        let case = (0..8).fold(0, |case, m| case | (1 - bit(rows[m % 4], x + m / 4)) << m);
         let mut degenerate = 0;
-        for i in 0..self.grid.words {
-            each_bit(cubes(i), i, |x| {
-                let bit = |row: &[u64], x: usize| (row[x / 64] >> (x % 64) & 1) as usize;
-                // PyMCubes's corners 0..3 (its axes are z, y, x) are column x of the rows
-                // (lo, y), (hi, y), (hi, y + 1), (lo, y + 1); corners 4..7 column x + 1.
-                // A case's bit is set for a corner outside.
-                let case = (0..8).fold(0, |case, m| case | (1 - bit(rows[m % 4], x + m / 4)) << m);
-                for edges in TRIANGLES[case] {
-                    let [p, q, r] = edges.map(|e| self.edge_vertex(e, y, x));
-                    if p == q || q == r || r == p {
-                        degenerate += 1;
-                    } else {
-                        f([p, q, r]);
-                    }
-                }
-            });
+        for edges in TRIANGLES[case] {
+            let [p, q, r] = edges.map(|e| self.edge_vertex(e, y, x));
+            if p == q || q == r || r == p {
+                degenerate += 1;
+            } else {
+                f([p, q, r]);
+            }
         }
         degenerate
     }
@@ -284,24 +299,9 @@ impl Pair<'_> {
     #[inline]
     fn z_edge(&self, y: usize, x: usize) -> Vertex {
         match landed(self.z, y, x) {
-            Some(0) => Vertex {
-                upper: false,
-                kind: POINT,
-                y,
-                x,
-            },
-            Some(_) => Vertex {
-                upper: true,
-                kind: POINT,
-                y,
-                x,
-            },
-            None => Vertex {
-                upper: false,
-                kind: Z,
-                y,
-                x,
-            },
+            Some(0) => Vertex::at(false, POINT, y, x),
+            Some(_) => Vertex::at(true, POINT, y, x),
+            None => Vertex::at(false, Z, y, x),
         }
     }
 }
@@ -323,18 +323,8 @@ fn landed(landed: Option<&Snapped>, y: usize, x: usize) -> Option<usize> {
 fn edge((masks, upper): (&Masks, bool), kind: usize, y: usize, x: usize) -> Vertex {
     let (y1, x1) = if kind == X { (y, x + 1) } else { (y + 1, x) };
     match landed(masks.landed.as_ref().map(|l| &l[kind - X]), y, x) {
-        Some(0) => Vertex {
-            upper,
-            kind: POINT,
-            y,
-            x,
-        },
-        Some(_) => Vertex {
-            upper,
-            kind: POINT,
-            y: y1,
-            x: x1,
-        },
-        None => Vertex { upper, kind, y, x },
+        Some(0) => Vertex::at(upper, POINT, y, x),
+        Some(_) => Vertex::at(upper, POINT, y1, x1),
+        None => Vertex::at(upper, kind, y, x),
     }
 }
