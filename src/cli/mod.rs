@@ -1,9 +1,10 @@
-//! The binary's own modules: arguments ([`args`]), what a running build shows ([`progress`])
-//! and everything printed for people ([`render`]). The library knows nothing of them.
+//! The binary's own modules: arguments ([`args`]), each command's run ([`run`]), what a
+//! running job shows ([`progress`]) and everything printed for people ([`render`]). The library knows nothing of them.
 
 pub mod args;
 pub mod progress;
 pub mod render;
+pub mod run;
 
 /// Prints a line to stdout. A closed pipe (`ctpyramid inspect DIR | head`) is not an error
 /// worth a panic: output simply stops.
