@@ -224,8 +224,13 @@ impl Cascade<'_, '_> {
     }
 
     /// Drops a slice the cascade is done with on the writer thread: unmapping an input costs
-    /// as much as mapping it, and need not hold up the next pair.
+    /// as much as mapping it, and need not hold up the next pair. An input's pages leave the
+    /// process's memory at once, though: queued behind the writes, the maps held up to 16 MB
+    /// more at the peak (a TIFF build of 128 x 2048^2: 52-69 MB, 38 MB with them released).
     fn retire(&mut self, source: PixelSource) -> Result<()> {
+        if let PixelSource::File(slice) = &source {
+            slice.release();
+        }
         let unmap = move || {
             drop(source);
             Ok(())

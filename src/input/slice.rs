@@ -138,6 +138,15 @@ impl SliceFile {
         self
     }
 
+    /// Drops this process's mappings of the slice's pixels (they stay in the page cache):
+    /// what a job does with a slice it is done with, so that its pages leave the process's
+    /// memory at once rather than when the map goes.
+    pub fn release(&self) {
+        if let Pixels::File(f) = &self.pixels {
+            f.release(self.strips());
+        }
+    }
+
     /// Whether the pixels can be read: a slice only probed reads them from its file's bytes
     /// (uncompressed strips, BMP rows), or has none until it is decoded.
     pub fn has_pixels(&self) -> bool {

@@ -371,6 +371,31 @@ mod tests {
     }
 
     #[test]
+    fn a_slice_released_leaves_no_page_mapped() {
+        use ::tiff::encoder::{colortype::Gray16, TiffEncoder};
+        const SIDE: u32 = 1024;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s0000.tif");
+        let mut file = File::create(&path).unwrap();
+        let pixels: Vec<u16> = (0..SIDE * SIDE).map(|i| i as u16).collect();
+        TiffEncoder::new(&mut file)
+            .unwrap()
+            .write_image::<Gray16>(SIDE, SIDE, &pixels)
+            .unwrap();
+        drop(file);
+        let stack = Stack::new(vec![path]).unwrap();
+        let slice = stack.reader_with(ReadMode::Mmap).next().unwrap().unwrap();
+        let start = slice.pixels().0.as_ptr() as usize;
+        // Every byte of the file, through the map: 2 MiB resident.
+        let sum: u64 = slice.pixels().0.iter().map(|&b| u64::from(b)).sum();
+        assert!(sum > 0);
+        assert!(rss_of_map_at(start) >= 1 << 20);
+        slice.release();
+        let rss = rss_of_map_at(start);
+        assert!(rss < 256 << 10, "{rss} bytes of the map still resident");
+    }
+
+    #[test]
     fn the_pages_of_a_multi_page_file_leave_memory_as_they_are_done() {
         use ::tiff::encoder::{colortype::Gray16, TiffEncoder};
         const PAGES: usize = 8;
