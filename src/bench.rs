@@ -109,6 +109,9 @@ pub struct Report {
     pub file_bytes: u64,
     /// Whether the page cache was emptied before every run.
     pub cold: bool,
+    /// Whether the first file is on a network filesystem (NFS, SMB, FUSE...), and so what
+    /// `--reader auto` does there: read the files rather than map them.
+    pub network: bool,
     /// Each method's runs.
     pub timings: Vec<Timing>,
 }
@@ -121,6 +124,8 @@ impl Report {
             "slice": self.layout,
             "file_bytes": self.file_bytes,
             "cold": self.cold,
+            "filesystem": if self.network { "network" } else { "local" },
+            "auto_reader": ReadMode::Auto.on(self.network).name(),
             "methods": self.timings.iter().map(|t| serde_json::json!({
                 "method": t.method.name(),
                 "median_s": t.median().as_secs_f64(),
@@ -155,6 +160,8 @@ pub fn bench(options: &BenchOptions) -> Result<Report> {
     let stack = Stack::open(&options.input, listing.paths)?;
     let first = stack.first(&options.input)?;
     let layout = first.layout().clone();
+    let network = File::open(first.path())
+        .is_ok_and(|f| crate::platform::on_network_filesystem(&f, first.path()));
     let file_bytes = files
         .iter()
         .map(|p| {
@@ -197,6 +204,7 @@ pub fn bench(options: &BenchOptions) -> Result<Report> {
         layout: layout.describe(),
         file_bytes,
         cold: options.cold,
+        network,
         timings,
     })
 }

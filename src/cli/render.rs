@@ -357,6 +357,13 @@ pub fn bench(report: &BenchReport, runs: usize) -> String {
             ratio
         ));
     }
+    lines.push(
+        match report.network {
+            true => "filesystem: a network share or FUSE: --reader auto reads the files (buffered)",
+            false => "filesystem: local: --reader auto maps the files (mmap)",
+        }
+        .to_string(),
+    );
     if let Some(best) = report.best_reader() {
         lines.push(format!(
             "best reader on this disk: --reader {}",

@@ -28,6 +28,18 @@ crate::choice::choice! {
     }
 }
 
+impl ReadMode {
+    /// What this mode does with a file on a network filesystem (`network`) or a local one:
+    /// `Auto` maps local files and reads the others.
+    pub fn on(self, network: bool) -> ReadMode {
+        match self {
+            ReadMode::Auto if network => ReadMode::Buffered,
+            ReadMode::Auto => ReadMode::Mmap,
+            mode => mode,
+        }
+    }
+}
+
 /// The bytes of a file: a read-only map, or the file read into a buffer (by choice, or when
 /// the OS will not map it: an empty file, a filesystem without mmap).
 pub enum FileBytes {
@@ -52,10 +64,9 @@ impl FileBytes {
         let len = usize::try_from(len)
             .map_err(|_| Error::bad_input(path, "file is larger than the address space"))?;
         let map_it = match mode {
-            ReadMode::Mmap => true,
-            ReadMode::Buffered => false,
-            ReadMode::Auto => !platform::on_network_filesystem(&file, path),
-        };
+            ReadMode::Auto => mode.on(platform::on_network_filesystem(&file, path)),
+            mode => mode,
+        } == ReadMode::Mmap;
         if map_it {
             // Without a pool only headers are read (a probe, or the IFD chain of a multi-page
             // file, whose pages are brought in one by one): a fault must then read its page
@@ -246,6 +257,14 @@ mod tests {
         );
         // Only Linux tells what is resident; elsewhere every file is read through first.
         assert_eq!(platform::resident(&map), cfg!(target_os = "linux"));
+    }
+
+    #[test]
+    fn auto_maps_local_files_and_reads_network_ones() {
+        assert_eq!(ReadMode::Auto.on(false), ReadMode::Mmap);
+        assert_eq!(ReadMode::Auto.on(true), ReadMode::Buffered);
+        assert_eq!(ReadMode::Mmap.on(true), ReadMode::Mmap);
+        assert_eq!(ReadMode::Buffered.on(false), ReadMode::Buffered);
     }
 
     #[test]
