@@ -63,7 +63,11 @@ impl FileBytes {
         let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
         let len = usize::try_from(len)
             .map_err(|_| Error::bad_input(path, "file is larger than the address space"))?;
+        // A probe (no pool: headers only, or a box's band read alone after them) maps even
+        // a network file: its faults read the header's pages alone, where reading the file
+        // into a buffer read all of it, on the share, for a few hundred bytes.
         let map_it = match mode {
+            ReadMode::Auto if pool.is_none() => ReadMode::Mmap,
             ReadMode::Auto => mode.on(platform::on_network_filesystem(&file, path)),
             mode => mode,
         } == ReadMode::Mmap;
@@ -121,8 +125,14 @@ impl FileBytes {
         if let FileBytes::Mapped { map: m, file, .. } = self {
             let range = range.start.min(m.len())..range.end.min(m.len());
             if !platform::resident(&m[range.clone()]) {
-                platform::prefetch(file, range.start as u64..range.end as u64);
-                return read_range(file, range.start as u64..range.end as u64).unwrap_or(0);
+                // The first chunk is read before the rest is asked for: asked for at once,
+                // the kernel's requests for the rest could reach the disk before the first
+                // chunk's, a seek back on a spinning disk or a share (hddfs showed it).
+                let (start, end) = (range.start as u64, range.end as u64);
+                let first = (start - start % READ_CHUNK as u64 + READ_CHUNK as u64).min(end);
+                let head = read_range(file, start..first).unwrap_or(0);
+                platform::prefetch(file, first..end);
+                return head + read_range(file, first..end).unwrap_or(0);
             }
         }
         0
