@@ -93,7 +93,7 @@ impl FileBytes {
                 return Ok(bytes);
             }
         }
-        let mut buffer = Pooled::from(pool);
+        let mut buffer = Pooled::from(pool, len);
         let bytes = buffer
             .bytes_mut(len)
             .map_err(|reason| Error::bad_input(path, reason))?;

@@ -40,9 +40,10 @@ impl Computed {
         pool: &BufferPool,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Computed> {
-        let mut buffer = pool.take();
+        let len = width * height * depth.bytes();
+        let mut buffer = pool.take_for(len);
         let bytes = buffer
-            .bytes_mut(width * height * depth.bytes())
+            .bytes_mut(len)
             .map_err(|reason| Error::write(path, io::Error::other(reason)))?;
         // Buffers start on a page boundary: a cast to samples never fails.
         fill(bytes);
