@@ -2,12 +2,13 @@
 //!
 //! One "slice pair" is two input slices of `size` x `size` reduced into one output slice, the
 //! work of producing one level-1 slice; `serial` runs it on one thread, `parallel` over rows
-//! with rayon as `build` does.
+//! with rayon as `build` does; `in_turn` on one thread, a slice at a time (as `build` reduces
+//! two input files).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
 
-use ctpyramid::internals::{reduce_pair_row, Reduce};
+use ctpyramid::internals::{average_row, halve_row, reduce_pair_row, Reduce};
 
 /// A sample from 32 varied bits: the integers' low bytes; for floats, values of a CT scan's
 /// range (no NaN or subnormal, which some CPUs compute slowly).
@@ -64,6 +65,26 @@ fn reduce_serial<T: Reduce>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     }
 }
 
+/// The pair in turn, as a build reduces two input files: the first slice halved into the
+/// output, then the second averaged into it.
+fn reduce_in_turn<T: Reduce>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
+    let half = size / 2;
+    for (y, row) in out.chunks_mut(half).enumerate() {
+        halve_row(
+            input_row(a, size, 2 * y),
+            input_row(a, size, 2 * y + 1),
+            row,
+        );
+    }
+    for (y, row) in out.chunks_mut(half).enumerate() {
+        average_row(
+            input_row(b, size, 2 * y),
+            input_row(b, size, 2 * y + 1),
+            row,
+        );
+    }
+}
+
 fn reduce_parallel<T: Reduce>(a: &[T], b: &[T], size: usize, out: &mut [T]) {
     let half = size / 2;
     out.par_chunks_mut(half).enumerate().for_each(|(y, row)| {
@@ -88,6 +109,9 @@ fn bench_depth<T: Varied>(c: &mut Criterion, name: &str) {
         ));
         group.bench_with_input(BenchmarkId::new("serial", size), &size, |bench, &size| {
             bench.iter(|| reduce_serial(&a, &b, size, &mut out))
+        });
+        group.bench_with_input(BenchmarkId::new("in_turn", size), &size, |bench, &size| {
+            bench.iter(|| reduce_in_turn(&a, &b, size, &mut out))
         });
         group.bench_with_input(BenchmarkId::new("parallel", size), &size, |bench, &size| {
             bench.iter(|| reduce_parallel(&a, &b, size, &mut out))

@@ -83,6 +83,6 @@ pub use region::{parse_range, Region, RegionSpec};
 pub mod internals {
     pub use crate::input::decode::Format;
     pub use crate::input::{select, SliceFile, Stack};
-    pub use crate::pixel::kernel::reduce_pair_row;
+    pub use crate::pixel::kernel::{average_row, halve_row, reduce_pair_row};
     pub use crate::pixel::{Reduce, Sample};
 }

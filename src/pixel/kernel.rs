@@ -2,7 +2,9 @@
 //!
 //! CTHarvester's thumbnail module halves each slice of a pair over 2x2 blocks with
 //! `(a+b+c+d+2)>>2`, then averages the two halves with `(p+q+1)>>1`. Doing both in one pass
-//! over four input rows gives the same bits without an intermediate halved slice. Signed
+//! over four input rows gives the same bits without an intermediate halved slice; doing them
+//! in turn (the first slice halved into the output, the second averaged into it) lets the
+//! first slice leave memory before the second is read. Signed
 //! 16-bit samples follow the same formulas with a flooring shift; 32-bit floats
 //! `((a+b)+(c+d))*0.25` and `(p+q)*0.5` (see [`Reduce`] for `f32`).
 
@@ -17,6 +19,8 @@ pub trait Reduce: Sample {
     fn reduce_pair_row(a0: &[Self], a1: &[Self], b0: &[Self], b1: &[Self], out: &mut [Self]);
     /// `halve_row` (the function of this module) for this type.
     fn halve_row(a0: &[Self], a1: &[Self], out: &mut [Self]);
+    /// `average_row` (the function of this module) for this type.
+    fn average_row(b0: &[Self], b1: &[Self], out: &mut [Self]);
 }
 
 /// Integer samples: CTHarvester's rounding, summed in a wider type.
@@ -61,7 +65,21 @@ impl Reduce for u8 {
     }
     #[inline]
     fn halve_row(a0: &[u8], a1: &[u8], out: &mut [u8]) {
-        halve_row_int(a0, a1, out);
+        swar::rows(
+            [a0, a1],
+            out,
+            |[x0, x1], _| swar::quads(x0, x1),
+            |[a0, a1], out| halve_row_int(a0, a1, out),
+        );
+    }
+    #[inline]
+    fn average_row(b0: &[u8], b1: &[u8], out: &mut [u8]) {
+        swar::rows(
+            [b0, b1],
+            out,
+            |[y0, y1], p| swar::average(p, swar::quads(y0, y1)),
+            |[b0, b1], out| average_row_int(b0, b1, out),
+        );
     }
 }
 
@@ -75,6 +93,10 @@ macro_rules! reduce_int {
             #[inline]
             fn halve_row(a0: &[$t], a1: &[$t], out: &mut [$t]) {
                 halve_row_int(a0, a1, out);
+            }
+            #[inline]
+            fn average_row(b0: &[$t], b1: &[$t], out: &mut [$t]) {
+                average_row_int(b0, b1, out);
             }
         }
     };
@@ -96,7 +118,12 @@ impl Reduce for f32 {
     }
     #[inline]
     fn halve_row(a0: &[f32], a1: &[f32], out: &mut [f32]) {
-        each_block(a0, a1, out, quad_f32);
+        each_block(a0, a1, out, |a0, a1, _| quad_f32(a0, a1));
+    }
+    #[inline]
+    fn average_row(b0: &[f32], b1: &[f32], out: &mut [f32]) {
+        // `p + q` in the pair's order: `out` holds the first slice's half.
+        each_block(b0, b1, out, |b0, b1, p| (p + quad_f32(b0, b1)) * 0.5);
     }
 }
 
@@ -117,10 +144,19 @@ pub fn reduce_pair_row<T: Reduce>(a0: &[T], a1: &[T], b0: &[T], b1: &[T], out: &
     T::reduce_pair_row(a0, a1, b0, b1, out);
 }
 
-/// One output row from a lone slice (the odd last slice of a level): halved, not averaged.
+/// One output row from a lone slice (the odd last slice of a level, or the first of a pair
+/// reduced in turn): halved, not averaged.
 #[inline]
 pub fn halve_row<T: Reduce>(a0: &[T], a1: &[T], out: &mut [T]) {
     T::halve_row(a0, a1, out);
+}
+
+/// The second step of a pair reduced in turn: `out` holds the first slice's halved row, and
+/// becomes the average of it and rows `b0`, `b1` of the second slice halved; the same bits
+/// as [`reduce_pair_row`].
+#[inline]
+pub fn average_row<T: Reduce>(b0: &[T], b1: &[T], out: &mut [T]) {
+    T::average_row(b0, b1, out);
 }
 
 /// [`reduce_pair_row`] for integers written plainly, one output pixel at a time, which the
@@ -158,69 +194,130 @@ fn each_pair<T: Copy>(
     }
 }
 
-/// [`each_pair`] for a lone slice: each output pixel from `f` of its 2x2 block.
+/// [`each_pair`] for one slice: each output pixel from `f` of its 2x2 block and the
+/// pixel's value so far.
 #[inline(always)]
-fn each_block<T: Copy>(a0: &[T], a1: &[T], out: &mut [T], f: impl Fn(&[T], &[T]) -> T) {
+fn each_block<T: Copy>(a0: &[T], a1: &[T], out: &mut [T], f: impl Fn(&[T], &[T], T) -> T) {
     let n = out.len();
     let (a0, a1) = (&a0[..2 * n], &a1[..2 * n]);
     for (o, (a0, a1)) in out
         .iter_mut()
         .zip(a0.chunks_exact(2).zip(a1.chunks_exact(2)))
     {
-        *o = f(a0, a1);
+        *o = f(a0, a1, *o);
     }
 }
 
 /// [`pair_row`] for 8-bit samples, eight input bytes of each row at a time in a `u64` seen as
-/// four 16-bit lanes (SIMD within a register), which the compiler turns into SSE2: 2.5x the
-/// plain loop and more on one core (criterion: 8-15 GiB/s of input against 2.4-3.1), the
-/// same bits.
+/// four 16-bit lanes (SIMD within a register, [`swar`]), which the compiler turns into SSE2:
+/// 2.5x the plain loop and more on one core (criterion: 8-15 GiB/s of input against 2.4-3.1),
+/// the same bits.
+fn pair_row_u8(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
+    swar::rows(
+        [a0, a1, b0, b1],
+        out,
+        |[x0, x1, y0, y1], _| swar::average(swar::quads(x0, x1), swar::quads(y0, y1)),
+        |[a0, a1, b0, b1], out| pair_row(a0, a1, b0, b1, out),
+    );
+}
+
+/// The 8-bit loops' arithmetic: eight input bytes of a row in a `u64`, four output pixels in
+/// its four 16-bit lanes.
 ///
 /// Each lane holds one output pixel's sums, and no step carries into the next lane: a lane's
 /// byte pair adds to at most 510, two rows and the rounding 2 to at most 1022; the shifts move
 /// the low bits of the lane above into a lane's top bits, which the masks clear, leaving
 /// values up to 255 as the plain loop's; `p + q + 1` is at most 511.
-fn pair_row_u8(a0: &[u8], a1: &[u8], b0: &[u8], b1: &[u8], out: &mut [u8]) {
-    /// Input bytes of each row a block: 16 output pixels (32 measured fastest, against 16 and
-    /// 64).
-    const BLOCK: usize = 32;
+mod swar {
     const BYTES: u64 = 0x00FF_00FF_00FF_00FF;
     const TWOS: u64 = 0x0002_0002_0002_0002;
     const ONES: u64 = 0x0001_0001_0001_0001;
     const LOW14: u64 = 0x3FFF_3FFF_3FFF_3FFF;
     const LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
-    let pairs = |v: u64| (v & BYTES) + ((v >> 8) & BYTES);
-    let word = |row: &[u8], k: usize| {
+
+    /// Input bytes of each row a block: 16 output pixels (32 measured fastest, against 16 and
+    /// 64).
+    const BLOCK: usize = 32;
+
+    /// Four output pixels from the words of `K` input rows and the pixels' lanes so far
+    /// (`lanes`), `BLOCK` bytes of each row at a time; the rest of the row (under a block)
+    /// by `plain`. Every row is cut to `2 * out.len()` first (a trailing odd column ignored).
+    #[inline(always)]
+    pub(super) fn rows<const K: usize>(
+        rows: [&[u8]; K],
+        out: &mut [u8],
+        lanes: impl Fn([u64; K], u64) -> u64,
+        plain: impl FnOnce([&[u8]; K], &mut [u8]),
+    ) {
+        let n = out.len();
+        let rows = rows.map(|r| &r[..2 * n]);
+        let mut blocks = out.chunks_exact_mut(BLOCK / 2);
+        let mut at = 0;
+        for o in &mut blocks {
+            let block = rows.map(|r| &r[at..at + BLOCK]);
+            for k in 0..BLOCK / 8 {
+                let words = block.map(|r| word(r, k));
+                let pixels = &mut o[4 * k..4 * k + 4];
+                let four = pack(lanes(words, unpack(pixels)));
+                pixels.copy_from_slice(&four);
+            }
+            at += BLOCK;
+        }
+        plain(rows.map(|r| &r[at..]), blocks.into_remainder());
+    }
+
+    /// Bytes `8k..8k+8` of a row.
+    #[inline(always)]
+    fn word(row: &[u8], k: usize) -> u64 {
         let mut w = [0u8; 8];
         w.copy_from_slice(&row[8 * k..8 * k + 8]);
         u64::from_le_bytes(w)
-    };
-    let n = out.len();
-    let (a0, a1, b0, b1) = (&a0[..2 * n], &a1[..2 * n], &b0[..2 * n], &b1[..2 * n]);
-    let mut blocks = out.chunks_exact_mut(BLOCK / 2);
-    let mut at = 0;
-    for o in &mut blocks {
-        let rows = [a0, a1, b0, b1].map(|r| &r[at..at + BLOCK]);
-        for k in 0..BLOCK / 8 {
-            let [x0, x1, y0, y1] = rows.map(|r| word(r, k));
-            let p = ((pairs(x0) + pairs(x1) + TWOS) >> 2) & LOW14;
-            let q = ((pairs(y0) + pairs(y1) + TWOS) >> 2) & LOW14;
-            let r = ((p + q + ONES) >> 1) & LOW15;
-            // Lanes [l0, l1, l2, l3] to bytes: l1 next to l0, l3 next to l2, then both halves.
-            let x = r | (r >> 8);
-            let four = (x & 0xFFFF) | ((x >> 16) & 0xFFFF_0000);
-            o[4 * k..4 * k + 4].copy_from_slice(&(four as u32).to_le_bytes());
-        }
-        at += BLOCK;
     }
-    let rest = blocks.into_remainder();
-    pair_row(&a0[at..], &a1[at..], &b0[at..], &b1[at..], rest);
+
+    /// `(a+b+c+d+2)>>2` of four 2x2 blocks: two rows' words.
+    #[inline(always)]
+    pub(super) fn quads(r0: u64, r1: u64) -> u64 {
+        let pairs = |v: u64| (v & BYTES) + ((v >> 8) & BYTES);
+        ((pairs(r0) + pairs(r1) + TWOS) >> 2) & LOW14
+    }
+
+    /// `(p+q+1)>>1` lane by lane.
+    #[inline(always)]
+    pub(super) fn average(p: u64, q: u64) -> u64 {
+        ((p + q + ONES) >> 1) & LOW15
+    }
+
+    /// Lanes `[l0, l1, l2, l3]` (each at most 255) to four bytes: l1 next to l0, l3 next to
+    /// l2, then both halves.
+    #[inline(always)]
+    fn pack(lanes: u64) -> [u8; 4] {
+        let x = lanes | (lanes >> 8);
+        let four = (x & 0xFFFF) | ((x >> 16) & 0xFFFF_0000);
+        (four as u32).to_le_bytes()
+    }
+
+    /// Four bytes to lanes, [`pack`] undone.
+    #[inline(always)]
+    fn unpack(pixels: &[u8]) -> u64 {
+        let mut four = [0u8; 4];
+        four.copy_from_slice(pixels);
+        let v = u64::from(u32::from_le_bytes(four));
+        (v & 0xFF) | ((v & 0xFF00) << 8) | ((v & 0xFF_0000) << 16) | ((v & 0xFF00_0000) << 24)
+    }
 }
 
 /// [`halve_row`] for integers.
 #[inline]
 fn halve_row_int<T: Widen>(a0: &[T], a1: &[T], out: &mut [T]) {
-    each_block(a0, a1, out, |a0, a1| T::from_acc(quad(a0, a1)));
+    each_block(a0, a1, out, |a0, a1, _| T::from_acc(quad(a0, a1)));
+}
+
+/// [`average_row`] for integers.
+#[inline]
+fn average_row_int<T: Widen>(b0: &[T], b1: &[T], out: &mut [T]) {
+    each_block(b0, b1, out, |b0, b1, p| {
+        T::from_acc((p.acc() + quad(b0, b1) + T::Acc::from(1)) >> 1)
+    });
 }
 
 /// Rows scratch for one rayon task; stays empty (no allocation) on the zero-copy path.
@@ -232,6 +329,42 @@ struct Scratch<T> {
 /// Fills `out` (rows of `width`) with slice `a` and `b` reduced (or `a` halved alone), output
 /// rows spread over rayon's threads.
 pub fn reduce_slices<T: Reduce>(a: &Plane<T>, b: Option<&Plane<T>>, out: &mut [T], width: usize) {
+    each_row(out, width, |[s0, s1, s2, s3], y, row| {
+        let a0 = a.row(2 * y, s0);
+        let a1 = a.row(2 * y + 1, s1);
+        match b {
+            Some(b) => reduce_pair_row(a0, a1, b.row(2 * y, s2), b.row(2 * y + 1, s3), row),
+            None => halve_row(a0, a1, row),
+        }
+    });
+}
+
+/// [`reduce_slices`] of a pair in turn: `a` halved into `out`, then `between` (which may drop
+/// `a`'s pages), then `b` halved and averaged into it. The same bits, with one slice's pages
+/// in memory at a time rather than two; the second pass over `out` costs little beside
+/// reading the slices.
+pub fn reduce_slices_in_turn<T: Reduce>(
+    a: &Plane<T>,
+    b: &Plane<T>,
+    out: &mut [T],
+    width: usize,
+    between: impl FnOnce(),
+) {
+    each_row(out, width, |[s0, s1, ..], y, row| {
+        halve_row(a.row(2 * y, s0), a.row(2 * y + 1, s1), row);
+    });
+    between();
+    each_row(out, width, |[s0, s1, ..], y, row| {
+        average_row(b.row(2 * y, s0), b.row(2 * y + 1, s1), row);
+    });
+}
+
+/// Runs `f(scratch rows, y, output row y)` for every row of `out` on rayon's threads.
+fn each_row<T: Sample>(
+    out: &mut [T],
+    width: usize,
+    f: impl Fn(&mut [Vec<T>; 4], usize, &mut [T]) + Sync + Send,
+) {
     // About 32 KiB of output per task: large enough to amortize scheduling, small enough to
     // balance rows over cores.
     let rows_per_task = (32 * 1024 / (width * std::mem::size_of::<T>()).max(1)).max(1);
@@ -239,13 +372,7 @@ pub fn reduce_slices<T: Reduce>(a: &Plane<T>, b: Option<&Plane<T>>, out: &mut [T
         .enumerate()
         .with_min_len(rows_per_task)
         .for_each_init(Scratch::<T>::default, |scratch, (y, row)| {
-            let [s0, s1, s2, s3] = &mut scratch.rows;
-            let a0 = a.row(2 * y, s0);
-            let a1 = a.row(2 * y + 1, s1);
-            match b {
-                Some(b) => reduce_pair_row(a0, a1, b.row(2 * y, s2), b.row(2 * y + 1, s3), row),
-                None => halve_row(a0, a1, row),
-            }
+            f(&mut scratch.rows, y, row)
         });
 }
 
@@ -400,6 +527,55 @@ mod tests {
             prop_assert_eq!(fast, plain);
         }
 
+        /// A pair in turn (the first slice halved, the second averaged in) gives the pair's
+        /// bits, for every type, over rows long enough for several 8-bit blocks.
+        #[test]
+        fn in_turn_matches_the_pair(
+            (w, a, b) in (2usize..300).prop_flat_map(|w| (
+                Just(w),
+                proptest::collection::vec(any::<u32>(), 2 * w),
+                proptest::collection::vec(any::<u32>(), 2 * w),
+            ))
+        ) {
+            fn both<T: Reduce + PartialEq + std::fmt::Debug>(
+                w: usize,
+                a: &[T],
+                b: &[T],
+                same: impl Fn(&[T], &[T]) -> bool,
+            ) -> bool {
+                let (a0, a1) = a.split_at(w);
+                let (b0, b1) = b.split_at(w);
+                let (mut pair, mut turn) = (vec![T::default(); w / 2], vec![T::default(); w / 2]);
+                reduce_pair_row(a0, a1, b0, b1, &mut pair);
+                halve_row(a0, a1, &mut turn);
+                average_row(b0, b1, &mut turn);
+                same(&pair, &turn)
+            }
+            let eq = |x: &[u8], y: &[u8]| x == y;
+            prop_assert!(both(w, &a.iter().map(|&v| v as u8).collect::<Vec<_>>(), &b.iter().map(|&v| v as u8).collect::<Vec<_>>(), eq));
+            let eq = |x: &[u16], y: &[u16]| x == y;
+            prop_assert!(both(w, &a.iter().map(|&v| v as u16).collect::<Vec<_>>(), &b.iter().map(|&v| v as u16).collect::<Vec<_>>(), eq));
+            let eq = |x: &[i16], y: &[i16]| x == y;
+            prop_assert!(both(w, &a.iter().map(|&v| v as i16).collect::<Vec<_>>(), &b.iter().map(|&v| v as i16).collect::<Vec<_>>(), eq));
+            let bits = |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()));
+            prop_assert!(both(w, &a.iter().map(|&v| f32::from_bits(v)).collect::<Vec<_>>(), &b.iter().map(|&v| f32::from_bits(v)).collect::<Vec<_>>(), bits));
+        }
+
+        /// The 8-bit lone row's blocks against the plain loop.
+        #[test]
+        fn wide_lone_u8_matches_the_plain_loop(
+            (w, a) in (2usize..300).prop_flat_map(|w| (
+                Just(w),
+                proptest::collection::vec(any::<u8>(), 2 * w),
+            ))
+        ) {
+            let (a0, a1) = a.split_at(w);
+            let (mut fast, mut plain) = (vec![0u8; w / 2], vec![0u8; w / 2]);
+            halve_row(a0, a1, &mut fast);
+            halve_row_int(a0, a1, &mut plain);
+            prop_assert_eq!(fast, plain);
+        }
+
         #[test]
         fn lone_matches_naive((w, h, a, _b) in slices(any::<u16>())) {
             check(&a, None, w, h);
@@ -409,6 +585,11 @@ mod tests {
         #[test]
         fn pair_i16_matches_naive((w, h, a, b) in slices(any::<i16>())) {
             check(&a, Some(&b), w, h);
+        }
+
+        #[test]
+        fn lone_u8_matches_naive((w, h, a, _b) in slices(any::<u8>())) {
+            check(&a, None, w, h);
         }
 
         #[test]
