@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::*;
 use serde_json::Value;
@@ -1138,6 +1138,7 @@ fn an_output_that_cannot_be_created_is_exit_3_leaving_nothing() {
 #[test]
 fn a_write_failing_midway_is_exit_3_leaving_nothing() {
     use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
     let dir = fixtures().join("mesh").join("stacks").join("wide_u8");
     let out = tempfile::tempdir().unwrap();
     for ext in ["ply", "stl", "obj"] {
@@ -1211,7 +1212,7 @@ fn a_damaged_slice_is_exit_1_leaving_nothing() {
 #[test]
 fn ctrl_c_cancels_leaving_nothing() {
     use std::io::{BufRead, BufReader, Read};
-    use std::process::Stdio;
+    use std::process::{Command, Stdio};
     // 1200 slices: about 150 KB of progress lines, more than a pipe holds.
     let stack = demo_stack(1200, 32, 8);
     let out = tempfile::tempdir().unwrap();
