@@ -905,9 +905,10 @@ fn missing_levels_name_the_level() {
 }
 
 /// A slice of another size inside the box's slices is refused with exit 1, naming the file,
-/// before any file is written; a box of the slices before it is cropped.
+/// with no file left (those of the slices before it removed); a box of the slices before it
+/// is cropped.
 #[test]
-fn a_slice_of_another_size_in_the_box_is_refused_before_writing() {
+fn a_slice_of_another_size_in_the_box_is_refused_leaving_nothing() {
     let work = copy_fixture(&fixtures().join("bad").join("mismatched_size"));
     let dir = work.path();
     let reference = volume_of(
@@ -935,6 +936,22 @@ fn a_slice_of_another_size_in_the_box_is_refused_before_writing() {
         },
     ] {
         check_refused(dir, 0, &ask, 1, "s_rec00000002.tif");
+    }
+    // One multi-page file, or a store: nothing either.
+    for extra in [["--layout", "stack"], ["--format", "ome-zarr"]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let o = crop(
+            dir,
+            0,
+            &Ask::default(),
+            &out,
+            &[&["--quiet"], &extra[..]].concat(),
+        );
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr_of(&o));
+        assert!(stderr_of(&o).contains("s_rec00000002.tif"), "{extra:?}");
+        let left = file_names(&out);
+        assert!(left.is_empty(), "{extra:?}: {left:?}");
     }
 }
 

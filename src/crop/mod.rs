@@ -158,14 +158,18 @@ pub struct CropOptions {
 pub fn crop(options: &CropOptions, on_event: &mut dyn FnMut(Event)) -> Result<CropSummary> {
     let start = Instant::now();
     let located = locate(&options.read)?;
-    // Every slice of the box is checked (headers only) before a file is written: a slice of
-    // another size in the range stops the crop with nothing written.
-    located.check_slices()?;
     let pyramid = (located.level > 0).then(|| located.prepared.out_root.clone());
     located.check_out(&options.out, pyramid.as_deref())?;
     if options.format == OutputFormat::OmeZarr {
+        // A store is built as a build writes (what is done stays when a slice fails): every
+        // slice of the box is checked first (headers only), so that a slice of another size
+        // stops the crop with nothing written.
+        located.check_slices()?;
         return store::crop_to_store(located, options, on_event, start);
     }
+    // TIFF files: each slice is checked as it is read (its header, then its band: one pass
+    // over each file, which a spinning disk or a share reads with two short seeks); a slice
+    // of another size, like a damaged one, stops the crop and removes the files it wrote.
     let files = CropFiles::new(&located, &options.out, options.layout)?;
     let kept = files.kept(options.force);
     let n_kept = kept.iter().filter(|&&k| k).count();
