@@ -8,6 +8,7 @@
 //! disk (except, when resuming, outputs an earlier run completed).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::prepare::Prepared;
 use super::resume::{Done, Found};
@@ -130,7 +131,7 @@ impl Cascade<'_, '_> {
             if !need && !store {
                 return Ok(None);
             }
-            let slice = self.input(index)?;
+            let slice = Arc::new(self.input(index)?);
             if store {
                 let written = self.output.write_input(index, &slice, &mut self.writer)?;
                 self.written(written);

@@ -147,6 +147,13 @@ impl SliceFile {
         }
     }
 
+    /// [`SliceFile::release`] for rows `rows` alone: a band of a store's chunks, compressed.
+    pub fn release_rows(&self, rows: Range<usize>) {
+        if let Pixels::File(f) = &self.pixels {
+            f.release(self.row_bytes(rows));
+        }
+    }
+
     /// Whether the pixels can be read: a slice only probed reads them from its file's bytes
     /// (uncompressed strips, BMP rows), or has none until it is decoded.
     pub fn has_pixels(&self) -> bool {

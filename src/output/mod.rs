@@ -23,6 +23,7 @@ pub mod tiff_stack;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::identity::BuildIdentity;
@@ -98,7 +99,7 @@ pub trait LevelWriter {
     fn write_input(
         &mut self,
         _index: usize,
-        _slice: &SliceFile,
+        _slice: &Arc<SliceFile>,
         _writer: &mut WriteQueue<Written>,
     ) -> Result<Vec<Written>> {
         Ok(Vec::new())

@@ -5,12 +5,14 @@
 //! ctpyramid writes the metadata from typed values ([`metadata`]); the zarrs crate encodes
 //! the chunks and names them, through a crash-safe store ([`store`]); this module decides
 //! when and where they are written. Slices arrive level by level in ascending order; each
-//! level fills a *slab* one chunk deep (`chunk depth x height x width`), and a full slab goes
-//! to the writer thread, which compresses its chunks on every core (rayon) while the cascade
-//! reads and reduces the next slices, and writes each chunk file crash-safe (temporary name,
-//! then renamed). A level has at most two slabs: one filling, one being written; memory is
-//! `2 x chunk depth x (H x W) x bytes x (1 + 1/4 + 1/16 + ...)` plus the cascade's few
-//! slices, whatever the stack's length.
+//! level >= 1 fills a *slab* one chunk deep (`chunk depth x height x width`), and a full slab
+//! goes to the writer thread, which compresses its chunks on every core (rayon) while the
+//! cascade reads and reduces the next slices, and writes each chunk file crash-safe
+//! (temporary name, then renamed). A level has at most two slabs: one filling, one being
+//! written. Level 0 is not copied: a chunk depth of input slices is kept as read, and the
+//! writer thread gathers its chunks from them a band of rows at a time. Memory is
+//! `2 x chunk depth x (H x W) x bytes x (1/4 + 1/16 + ...)`, a band of each kept slice and
+//! the cascade's few slices, whatever the stack's length.
 //!
 //! Crash safety and resume: each array's metadata (shape, chunks, codec, and the identity of
 //! the inputs in its attributes) is written before its chunks, and the group's `multiscales`
@@ -19,13 +21,15 @@
 //! chunks) present and decoding; it computes the rest.
 
 //! By concern: typed metadata ([`metadata`]), the crash-safe store ([`store`]), slab
-//! buffering ([`slab`]), the format itself ([`writer`]), what a rerun keeps ([`resume`]) and
-//! the mark of completion ([`complete`]). All of it is built with the `ome-zarr` feature
-//! (default), which brings in zarrs and its C codecs (zstd, Blosc); the options are in
-//! [`crate::options`] either way.
+//! buffering ([`slab`]), level 0 from the input slices ([`gather`]), the format itself
+//! ([`writer`]), what a rerun keeps ([`resume`]) and the mark of completion ([`complete`]).
+//! All of it is built with the `ome-zarr` feature (default), which brings in zarrs and its C
+//! codecs (zstd, Blosc); the options are in [`crate::options`] either way.
 
 #[cfg(feature = "ome-zarr")]
 mod complete;
+#[cfg(feature = "ome-zarr")]
+mod gather;
 #[cfg(feature = "ome-zarr")]
 mod metadata;
 #[cfg(feature = "ome-zarr")]

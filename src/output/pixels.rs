@@ -94,8 +94,9 @@ impl Finished {
 /// A slice the cascade reduces: an input file (or an output an earlier run wrote, read back
 /// as a file), or an output of the level above just computed and still in memory.
 pub enum PixelSource {
-    /// A slice file: an input, or a TIFF output read back.
-    File(SliceFile),
+    /// A slice file: an input (shared with a format that keeps it until its chunks are
+    /// written), or a TIFF output read back.
+    File(Arc<SliceFile>),
     /// Pixels computed by this build.
     Level(Finished),
 }

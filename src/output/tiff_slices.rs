@@ -134,7 +134,9 @@ impl LevelWriter for TiffSlices<'_> {
 
     fn read_back(&self, level: usize, index: usize) -> Result<PixelSource> {
         let path = slice_path(&self.root, level, index);
-        Ok(PixelSource::File(crate::input::slice::open_output(&path)?))
+        Ok(PixelSource::File(std::sync::Arc::new(
+            crate::input::slice::open_output(&path)?,
+        )))
     }
 
     fn finish(&mut self, _writer: &mut WriteQueue<Written>) -> Result<Vec<Written>> {

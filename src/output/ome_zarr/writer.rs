@@ -23,6 +23,7 @@ use crate::output::{
 use crate::pixel::BufferPool;
 use crate::plan::Plan;
 
+use super::gather::Inputs;
 use super::metadata::{ArrayNode, File, GroupNode, Invalid, Meta};
 use super::slab::{Chunking, Packed, Row, Rows, Slabs};
 use super::store::CrashSafeStore;
@@ -66,6 +67,8 @@ pub struct OmeZarr<'a> {
     pub(super) store: Arc<CrashSafeStore>,
     /// Arrays of levels 0..=L.
     pub(super) levels: Vec<LevelArray>,
+    /// Level 0's input slices, kept until their chunk row is written.
+    inputs: Inputs,
     /// Pixel buffers of the slices kept for the next level.
     pool: BufferPool,
     /// The group's metadata files without `omero`, in the order they are written: the last
@@ -122,6 +125,7 @@ impl<'a> OmeZarr<'a> {
             false => source.file_name(),
         };
         let name = name.map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let inputs = Inputs::new(*levels[0].chunking());
         let group = GroupNode::new(plan, &name, options, None)
             .map_err(|e| invalid(&root, e))?
             .files()
@@ -131,6 +135,7 @@ impl<'a> OmeZarr<'a> {
             root,
             store,
             levels,
+            inputs,
             pool: BufferPool::default(),
             group,
             name,
@@ -290,13 +295,37 @@ impl LevelWriter for OmeZarr<'_> {
         Ok(())
     }
 
+    /// Keeps input slice `index` for its chunk row; a full row goes to the writer thread,
+    /// which compresses its chunks from the slices ([`super::gather`]).
     fn write_input(
         &mut self,
         index: usize,
-        slice: &SliceFile,
+        slice: &Arc<SliceFile>,
         writer: &mut WriteQueue<Written>,
     ) -> Result<Vec<Written>> {
-        crate::with_sample!(self.plan.depth, T => self.add(0, index, &slice.plane::<T>(), writer))
+        let mut done = Vec::new();
+        let full = self.inputs.add(index, slice, || {
+            if writer.pending() == 0 {
+                return Ok(false);
+            }
+            done.extend(writer.finish_one()?);
+            Ok(true)
+        })?;
+        let (Some(full), Some(l)) = (full, self.levels.first()) else {
+            return Ok(done);
+        };
+        let chunking = l.chunking();
+        let written = Written {
+            level: 0,
+            slices: chunking.slices(full.row),
+            files: chunking.grid().0 * chunking.grid().1,
+        };
+        let (array, store) = (l.array.clone(), self.store.clone());
+        let job = self
+            .inputs
+            .job(full, array, store, &self.root, self.plan.depth);
+        done.extend(writer.submit(Some(written), job)?);
+        Ok(done)
     }
 
     fn write(
