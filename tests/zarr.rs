@@ -259,6 +259,30 @@ fn rows_of_mapped_and_decoded_slices_are_stored_whole() {
 }
 
 #[test]
+fn chunk_rows_gathered_from_the_inputs_or_copied_are_stored_whole() {
+    // Level 0's chunk rows are gathered from the input slices kept open, up to 64 slices
+    // deep, and copied into slabs beyond (each kept slice holds a file open): both, each
+    // with a full row and a partial last one (131 = 2 x 64 + 3 = 65 + 66).
+    let stack = demo_stack(131, 40, 8);
+    let work = tempfile::tempdir().unwrap();
+    let tiff = work.path().join("tiff");
+    build(&[
+        "build",
+        s(stack.path()),
+        "--min-size",
+        "8",
+        "--out",
+        s(&tiff),
+        "-q",
+    ]);
+    for chunks in ["64,16,16", "65,16,16"] {
+        let store = work.path().join(format!("{chunks}.ome.zarr"));
+        build_zarr(stack.path(), &store, "8", &["--chunks", chunks]);
+        check_store(stack.path(), &tiff, &store, 3);
+    }
+}
+
+#[test]
 fn default_store_is_beside_the_folder() {
     let parent = tempfile::tempdir().unwrap();
     let stack = parent.path().join("scan");

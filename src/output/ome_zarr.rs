@@ -9,10 +9,10 @@
 //! goes to the writer thread, which compresses its chunks on every core (rayon) while the
 //! cascade reads and reduces the next slices, and writes each chunk file crash-safe
 //! (temporary name, then renamed). A level has at most two slabs: one filling, one being
-//! written. Level 0 is not copied: a chunk depth of input slices is kept as read, and the
-//! writer thread gathers its chunks from them a band of rows at a time. Memory is
-//! `2 x chunk depth x (H x W) x bytes x (1/4 + 1/16 + ...)`, a band of each kept slice and
-//! the cascade's few slices, whatever the stack's length.
+//! written. Level 0 is not copied: a chunk depth of input slices (up to 64) is kept as
+//! read, and the writer thread gathers its chunks from them a band of rows at a time.
+//! Memory is `2 x chunk depth x (H x W) x bytes x (1/4 + 1/16 + ...)`, a band of each kept
+//! slice and the cascade's few slices, whatever the stack's length.
 //!
 //! Crash safety and resume: each array's metadata (shape, chunks, codec, and the identity of
 //! the inputs in its attributes) is written before its chunks, and the group's `multiscales`

@@ -10,7 +10,9 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
-const SLOTS: usize = 32;
+/// A build holds a few maps, and an OME-Zarr build up to two chunk rows of input slices
+/// (`output/ome_zarr/gather.rs`: 2 x 64 at most).
+const SLOTS: usize = 256;
 const NAME_BYTES: usize = 1024;
 
 struct Slot {
@@ -42,7 +44,7 @@ static TABLE: [Slot; SLOTS] = [FREE; SLOTS];
 pub struct Registration(Option<usize>);
 
 /// Records that `len` bytes from `start` are a map of `path`. With every slot taken (never in
-/// a build, which holds a few maps) the map is simply not named if it faults.
+/// a build: see [`SLOTS`]) the map is simply not named if it faults.
 pub fn register(start: *const u8, len: usize, path: &Path, writing: bool) -> Registration {
     for (i, slot) in TABLE.iter().enumerate() {
         if slot

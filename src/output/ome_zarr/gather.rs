@@ -26,6 +26,12 @@ use super::slab::{Chunking, Rows};
 use super::store::CrashSafeStore;
 use super::writer::zarr_error;
 
+/// Chunk rows deeper than this many slices are copied into slabs, as levels >= 1 are: each
+/// kept slice holds an open file and a map, and two rows of 64 (one filling, one being
+/// written) stay well under macOS's default of 256 open files (Linux's is 1024) and within
+/// the fault handler's table of maps ([`crate::platform::sigbus`]).
+pub(super) const DEPTH_MAX: usize = 64;
+
 /// Chunk rows of input slices handed to the writer thread and not yet written, at most: with
 /// the row being gathered, as many slices as two slabs held (one filling, one compressing).
 const IN_FLIGHT: usize = 1;
