@@ -12,7 +12,8 @@ use crate::output::{Mark, Recorded};
 use crate::pixel::Sample;
 
 use super::metadata::{foreign_names, GroupNode, Meta, Omero};
-use super::writer::{invalid, open_array, read_error, zarr_error, OmeZarr};
+use super::store::zarr_error;
+use super::writer::{invalid, open_array, read_error, OmeZarr};
 
 impl OmeZarr<'_> {
     /// OMERO display settings for viewers (napari, Fiji): one gray channel whose window is

@@ -23,8 +23,7 @@ use crate::output::Job;
 use crate::pixel::{BufferPool, Depth, Sample};
 
 use super::slab::{Chunking, Rows};
-use super::store::CrashSafeStore;
-use super::writer::zarr_error;
+use super::store::{zarr_error, CrashSafeStore};
 
 /// Chunk rows deeper than this many slices are copied into slabs, as levels >= 1 are: each
 /// kept slice holds an open file and a map, and two rows of 64 (one filling, one being

@@ -98,6 +98,11 @@ impl WritableStorageTraits for CrashSafeStore {
     }
 }
 
+/// A zarrs failure while writing `path`.
+pub(super) fn zarr_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::write(path, std::io::Error::other(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ use crate::plan::Plan;
 use super::gather::{Inputs, DEPTH_MAX};
 use super::metadata::{ArrayNode, File, GroupNode, Invalid, Meta};
 use super::slab::{Chunking, Packed, Row, Rows, Slabs};
-use super::store::CrashSafeStore;
+use super::store::{zarr_error, CrashSafeStore};
 use crate::options::OmeZarrOptions;
 
 /// One level's array: its zarrs `Array` (for encoding), its metadata files and its slabs.
@@ -79,11 +79,6 @@ pub struct OmeZarr<'a> {
     pub(super) options: OmeZarrOptions,
     /// This build is one shard of several.
     pub(super) sharded: bool,
-}
-
-/// A zarrs failure while writing `path`.
-pub(super) fn zarr_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::write(path, std::io::Error::other(e.to_string()))
 }
 
 /// A store that cannot be read back.
@@ -161,25 +156,35 @@ impl<'a> OmeZarr<'a> {
             return Err(zarr_error(&self.root, "internal: no such level"));
         };
         let mut done = Vec::new();
-        let full = l.slabs.add(index, rows, || {
-            if writer.pending() == 0 {
-                return Ok(false);
-            }
-            done.extend(writer.finish_one()?);
-            Ok(true)
-        })?;
+        let full = l
+            .slabs
+            .add(index, rows, || wait_for_one(writer, &mut done))?;
         let Some(full) = full else {
             return Ok(done);
         };
-        let chunking = l.chunking();
-        let written = Written {
-            level,
-            slices: chunking.slices(full.row),
-            files: chunking.grid().0 * chunking.grid().1,
-        };
+        let written = row_written(level, l.chunking(), full.row);
         let job = write_row_job(l, full, &self.root, &self.store);
         done.extend(writer.submit(Some(written), job)?);
         Ok(done)
+    }
+}
+
+/// While a level's rows wait for the writer thread: finishes one of its jobs, their tags into
+/// `done`; false when none is pending.
+fn wait_for_one(writer: &mut WriteQueue<Written>, done: &mut Vec<Written>) -> Result<bool> {
+    if writer.pending() == 0 {
+        return Ok(false);
+    }
+    done.extend(writer.finish_one()?);
+    Ok(true)
+}
+
+/// What writing chunk row `row` of `level` completes: its slices and chunk files.
+fn row_written(level: usize, chunking: &Chunking, row: usize) -> Written {
+    Written {
+        level,
+        slices: chunking.slices(row),
+        files: chunking.grid().0 * chunking.grid().1,
     }
 }
 
@@ -308,22 +313,13 @@ impl LevelWriter for OmeZarr<'_> {
             return crate::with_sample!(self.plan.depth, T => self.add(0, index, &slice.plane::<T>(), writer));
         }
         let mut done = Vec::new();
-        let full = self.inputs.add(index, slice, || {
-            if writer.pending() == 0 {
-                return Ok(false);
-            }
-            done.extend(writer.finish_one()?);
-            Ok(true)
-        })?;
+        let full = self
+            .inputs
+            .add(index, slice, || wait_for_one(writer, &mut done))?;
         let (Some(full), Some(l)) = (full, self.levels.first()) else {
             return Ok(done);
         };
-        let chunking = l.chunking();
-        let written = Written {
-            level: 0,
-            slices: chunking.slices(full.row),
-            files: chunking.grid().0 * chunking.grid().1,
-        };
+        let written = row_written(0, l.chunking(), full.row);
         let (array, store) = (l.array.clone(), self.store.clone());
         let job = self
             .inputs
