@@ -1,4 +1,4 @@
-# Shared by benches/compare.sh and benches/compare_zarr.sh, which source it and set $dir (the
+# Shared by benches/compare.sh, compare_zarr.sh and ab.sh, which source it and set $dir (the
 # stack), $out (an output folder, emptied before each run) and $runs.
 
 # Drops the stack from the page cache (posix_fadvise: no root needed).
@@ -23,4 +23,15 @@ run() {
 
 median() {
     tr ' ' '\n' | grep . | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+
+# Peak resident set of "$@" in MiB, its output discarded: the reaped child's getrusage (what
+# `/usr/bin/time -f %M` prints). For a mapped reader, the pages of the files mapped at the
+# time count too.
+peak_mib() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f}")
+PY
 }

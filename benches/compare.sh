@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's performance table, in one run: `cat` of the stack, `ctpyramid build` with each
 # reader and writer, the numpy + tifffile peer, warm and cold page cache, median of RUNS,
-# the commands taking turns run by run.
+# the commands taking turns run by run; then each build's peak memory.
 # Every run builds into an empty output folder, as a first build does: the previous run's
 # outputs are removed and everything is synced before the clock starts, so no run pays for
 # freeing (and, on a disk mounted with discard, trimming) the blocks of the one before.
@@ -107,6 +107,21 @@ for cold in 0 1; do
         printf '| %-50s | %6.3f s | %5.2fx |\n' "${names[$k]}" "$t" "$(echo "$t / $floor" | bc -l)"
     done
 done
+# Peak memory: one warm run of each build into an empty folder (issue 25's budget: 32 MiB for
+# a TIFF build of 2048x2048 slices).
+echo
+echo '| command, warm | peak RSS |'
+echo '| --- | --- |'
+peak_row() {
+    local k=$1
+    shift
+    prepare 0
+    printf '| %-50s | %6s MiB |\n' "${names[$k]}" "$(peak_mib "$@")"
+}
+peak_row 1 "$bin" build "$dir" --out "$out/a" --quiet --reader mmap
+peak_row 2 "$bin" build "$dir" --out "$out/b" --quiet --reader mmap --writer mapped
+peak_row 3 "$bin" build "$dir" --out "$out/c" --quiet --reader buffered
+peak_row 4 "$peer" "$root/benches/numpy_pyramid.py" build "$dir" "$out/np"
 # Every run above started from an empty folder: build both pyramids once more to compare them.
 "$bin" build "$dir" --out "$out/a" --quiet
 "$peer" "$root/benches/numpy_pyramid.py" build "$dir" "$out/np" > /dev/null
