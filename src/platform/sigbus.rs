@@ -110,3 +110,36 @@ pub fn report(addr: usize, write: &mut dyn FnMut(&[u8])) -> i32 {
         1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An OME-Zarr build keeps two chunk rows of 64 input slices mapped, beside the cascade's
+    /// few: a fault in the last of them is still named.
+    #[test]
+    fn the_last_of_two_chunk_rows_of_maps_is_named() {
+        // Addresses only: nothing is read through them.
+        let base = 0x7000_0000_0000usize;
+        let len = 1 << 20;
+        let held: Vec<Registration> = (0..2 * 64 + 8)
+            .map(|i| {
+                let name = format!("/scan/s_rec{i:08}.tif");
+                register((base + i * len) as *const u8, len, Path::new(&name), false)
+            })
+            .collect();
+        let last = held.len() - 1;
+        let mut message = Vec::new();
+        let code = report(base + last * len + 5, &mut |b| message.extend_from_slice(b));
+        let message = String::from_utf8_lossy(&message);
+        assert!(
+            message.contains(&format!("s_rec{last:08}.tif")),
+            "{message}"
+        );
+        assert_eq!(code, 1);
+        drop(held);
+        let mut after = Vec::new();
+        report(base + last * len + 5, &mut |b| after.extend_from_slice(b));
+        assert!(String::from_utf8_lossy(&after).contains("(SIGBUS)"));
+    }
+}
