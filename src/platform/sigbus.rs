@@ -44,7 +44,7 @@ static TABLE: [Slot; SLOTS] = [FREE; SLOTS];
 pub struct Registration(Option<usize>);
 
 /// Records that `len` bytes from `start` are a map of `path`. With every slot taken (never in
-/// a build: see [`SLOTS`]) the map is simply not named if it faults.
+/// a build: see `SLOTS`) the map is simply not named if it faults.
 pub fn register(start: *const u8, len: usize, path: &Path, writing: bool) -> Registration {
     for (i, slot) in TABLE.iter().enumerate() {
         if slot
