@@ -7,6 +7,7 @@
 //! only the row asked for is converted, into a caller's scratch row.
 
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use super::layout::{Encoding, SliceLayout};
 use super::sample::Sample;
@@ -57,6 +58,19 @@ impl<'a, T: Sample> Plane<'a, T> {
     {
         let start = self.layout.row_offset(y);
         self.samples(&self.bytes[start..start + self.layout.row_bytes()], scratch)
+    }
+
+    /// Pixels `columns` of row `y` (`columns.end <= width`), as [`Plane::row`] gives the whole
+    /// row: when the row is converted, only these pixels are (a store's chunk columns).
+    #[inline]
+    pub fn row_part<'s>(&self, y: usize, columns: Range<usize>, scratch: &'s mut Vec<T>) -> &'s [T]
+    where
+        'a: 's,
+    {
+        let pixel = self.layout.encoding.pixel_bytes(self.layout.depth);
+        let start = self.layout.row_offset(y);
+        let bytes = &self.bytes[start + columns.start * pixel..start + columns.end * pixel];
+        self.samples(bytes, scratch)
     }
 
     /// The samples of `bytes` (whole pixels of this plane's encoding): borrowed when they are
@@ -193,5 +207,37 @@ mod tests {
         // (2126*30 + 7152*20 + 722*10) / 10000 = 21.4 -> 21
         assert_eq!(plane.row(0, &mut scratch), [21]);
         assert_eq!(plane.row(1, &mut scratch), [255]);
+    }
+
+    #[test]
+    fn a_part_of_a_row_is_those_columns_borrowed_or_converted() {
+        // Three pixels a row: big-endian (converted) and little-endian (borrowed).
+        let bytes = [
+            0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C,
+        ];
+        let mut backing = [0u16; 6];
+        bytemuck::cast_slice_mut::<u16, u8>(&mut backing).copy_from_slice(&bytes);
+        let aligned: &[u8] = bytemuck::cast_slice(&backing);
+        for big_endian in [true, false] {
+            let l = SliceLayout {
+                width: 3,
+                height: 2,
+                depth: Depth::U16,
+                encoding: Encoding::Gray {
+                    big_endian,
+                    samples: 1,
+                },
+                rows_per_strip: 1,
+                strip_offsets: vec![0, 6],
+            };
+            let plane = Plane::<u16>::new(aligned, &l);
+            let mut scratch = Vec::new();
+            let want: [u16; 2] = match big_endian {
+                true => [0x090A, 0x0B0C],
+                false => [0x0A09, 0x0C0B],
+            };
+            assert_eq!(plane.row_part(1, 1..3, &mut scratch), want);
+            assert_eq!(plane.row_part(0, 0..1, &mut scratch).len(), 1);
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::input::SliceFile;
 use crate::output::Job;
 use crate::pixel::{BufferPool, Depth, Sample};
 
-use super::slab::{Chunking, Rows};
+use super::slab::Chunking;
 use super::store::{zarr_error, CrashSafeStore};
 
 /// Chunk rows deeper than this many slices are copied into slabs, as levels >= 1 are: each
@@ -171,17 +171,20 @@ impl Band<'_> {
             let chunk = buffer
                 .bytes_mut(c.chunk_bytes())
                 .map_err(|e| Error::Internal(format!("a chunk's buffer: {e}")))?;
-            let columns = xi * cx * c.bytes..((xi + 1) * cx).min(width) * c.bytes;
+            let columns = xi * cx..((xi + 1) * cx).min(width);
             // Edge chunks and a last, partial row: the padding is the fill value, zero.
-            if columns.len() < cx * c.bytes || rows.len() < cy || planes.len() < cz {
+            if columns.len() < cx || rows.len() < cy || planes.len() < cz {
                 chunk.fill(0);
             }
+            // Only the chunk's columns of a row: borrowed from the map, or those pixels
+            // converted (a row converted whole for each chunk across was gx times the work).
             let mut scratch: Vec<T> = Vec::new();
             for (z, plane) in planes.iter().enumerate() {
                 for (k, y) in rows.clone().enumerate() {
-                    let row = Rows::row(plane, y, &mut scratch);
+                    let part: &[u8] =
+                        bytemuck::cast_slice(plane.row_part(y, columns.clone(), &mut scratch));
                     let at = (z * cy + k) * cx * c.bytes;
-                    chunk[at..at + columns.len()].copy_from_slice(&row[columns.clone()]);
+                    chunk[at..at + part.len()].copy_from_slice(part);
                 }
             }
             let indices = [self.row as u64, yi as u64, xi as u64];
