@@ -63,6 +63,11 @@ impl Inputs {
         }
     }
 
+    /// Whether level 0's rows are gathered here: rows up to [`DEPTH_MAX`] slices deep.
+    pub(super) fn gathers(&self) -> bool {
+        self.chunking.chunks[0] <= DEPTH_MAX
+    }
+
     /// Keeps input slice `index` for its chunk row. Returns the row when this slice completes
     /// it (or is the level's last), once fewer than [`IN_FLIGHT`] rows are still with the
     /// writer thread, calling `wait` (which waits for one of the writer's jobs; false: none is
@@ -91,7 +96,7 @@ impl Inputs {
             )));
         }
         filling.slices.push(slice.clone());
-        if !(index + 1).is_multiple_of(cz) && index + 1 != self.chunking.shape[0] {
+        if !self.chunking.ends_row(index) {
             self.filling = Some(filling);
             return Ok(None);
         }

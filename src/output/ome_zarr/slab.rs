@@ -61,6 +61,12 @@ impl Chunking {
         let first = row * self.chunks[0];
         first..(first + self.chunks[0]).min(self.shape[0])
     }
+
+    /// Whether slice `index` is the last of its chunk row (the array's last slice ends a
+    /// partial row).
+    pub(super) fn ends_row(&self, index: usize) -> bool {
+        (index + 1).is_multiple_of(self.chunks[0]) || index + 1 == self.shape[0]
+    }
 }
 
 /// A full chunk row, for the writer thread: its index and its slab.
@@ -126,8 +132,7 @@ impl Slabs {
             [h, w],
             c.bytes,
         );
-        let last = index + 1 == c.shape[0];
-        if !(index + 1).is_multiple_of(cz) && !last {
+        if !c.ends_row(index) {
             self.filling = Some(filling);
             return Ok(None);
         }

@@ -23,7 +23,7 @@ use crate::output::{
 use crate::pixel::BufferPool;
 use crate::plan::Plan;
 
-use super::gather::{Inputs, DEPTH_MAX};
+use super::gather::Inputs;
 use super::metadata::{ArrayNode, File, GroupNode, Invalid, Meta};
 use super::slab::{Chunking, Packed, Row, Rows, Slabs};
 use super::store::{zarr_error, CrashSafeStore};
@@ -302,14 +302,14 @@ impl LevelWriter for OmeZarr<'_> {
 
     /// Keeps input slice `index` for its chunk row; a full row goes to the writer thread,
     /// which compresses its chunks from the slices ([`super::gather`]). Rows deeper than
-    /// [`DEPTH_MAX`] are copied into slabs instead: the same chunks.
+    /// [`super::gather::DEPTH_MAX`] are copied into slabs instead: the same chunks.
     fn write_input(
         &mut self,
         index: usize,
         slice: &Arc<SliceFile>,
         writer: &mut WriteQueue<Written>,
     ) -> Result<Vec<Written>> {
-        if self.levels.first().map_or(0, |l| l.chunking().chunks[0]) > DEPTH_MAX {
+        if !self.inputs.gathers() {
             return crate::with_sample!(self.plan.depth, T => self.add(0, index, &slice.plane::<T>(), writer));
         }
         let mut done = Vec::new();
