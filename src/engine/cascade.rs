@@ -224,19 +224,22 @@ impl Cascade<'_, '_> {
         Ok(PixelSource::Level(done))
     }
 
-    /// Drops a slice the cascade is done with on the writer thread: unmapping an input costs
-    /// as much as mapping it, and need not hold up the next pair. An input's pages leave the
-    /// process's memory at once, though: queued behind the writes, the maps held up to 16 MB
-    /// more at the peak (a TIFF build of 128 x 2048^2: 52-69 MB, 38 MB with them released).
-    /// An input read or decoded into a buffer is dropped here instead: its buffer goes back
-    /// to the reader's pool for the next slice, where queued it held a buffered build of
-    /// that stack at 65-75 MiB (49-51 MiB dropped here).
+    /// Drops a slice the cascade is done with. An input goes at once, on this thread: a map
+    /// is unmapped (its pages leave the process's memory; queued behind the writes, maps held
+    /// a TIFF build of 128 x 2048^2 at 52-69 MB), a buffer goes back to the reader's pool for
+    /// the next slice (queued, a buffered build of that stack held 65-75 MiB, 49-51 dropped
+    /// here). An input a format still keeps (an OME-Zarr chunk row's) only has its pages
+    /// released. Unmapping here rather than on the writer thread, after a release here,
+    /// takes one `munmap` a slice instead of a `madvise` and a `munmap`, each a TLB flush
+    /// that interrupts the other cores: 3000 x 1024^2 warm, beside a busy process, 2.5 ->
+    /// 1.9x `cat` (docs/performance.md). A slice this build computed is dropped on the
+    /// writer thread, behind its own write.
     fn retire(&mut self, source: PixelSource) -> Result<()> {
         if let PixelSource::File(slice) = &source {
-            if !slice.is_mapped() {
-                return Ok(());
+            if Arc::strong_count(slice) > 1 {
+                slice.release();
             }
-            slice.release();
+            return Ok(());
         }
         let unmap = move || {
             drop(source);
@@ -273,8 +276,8 @@ impl Cascade<'_, '_> {
 
 /// Jobs waiting for the writer thread at most: enough to ride out a slow `rename` or
 /// `fsync`, few enough to keep memory bounded (a few slices' outputs and input maps).
-/// Each pair queues three jobs (its output, unmapping its two inputs) and every second pair
-/// as many again for the next level, in bursts: with 4, the cascade waited on a full queue
+/// Each pair queues its output, and every second pair an output and its two sources for the
+/// next level, in bursts (when each pair also queued the unmapping of its inputs): with 4, the cascade waited on a full queue
 /// 6-9 ms a warm build and the cores idled meanwhile. 16 took a warm build of 128 x 2048^2
 /// from 0.258 to 0.218 s (cat: 0.152 s; medians of 11 interleaved) and 512 x 1024^2 from
 /// 0.616 to 0.527 s, for 15 MB more peak memory (50 -> 65 MB; 15.5 -> 24.5 MB).

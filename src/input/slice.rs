@@ -147,12 +147,6 @@ impl SliceFile {
         }
     }
 
-    /// Whether the pixels are a map of the file, which costs as much to unmap as to map:
-    /// otherwise they are a buffer, which dropping only hands back to its pool.
-    pub fn is_mapped(&self) -> bool {
-        matches!(&self.pixels, Pixels::File(f) if f.is_mapped())
-    }
-
     /// [`SliceFile::release`] for rows `rows` alone: a band of a store's chunks, compressed.
     pub fn release_rows(&self, rows: Range<usize>) {
         if let Pixels::File(f) = &self.pixels {
