@@ -276,9 +276,10 @@ impl Cascade<'_, '_> {
 
 /// Jobs waiting for the writer thread at most: enough to ride out a slow `rename` or
 /// `fsync`, few enough to keep memory bounded (a few slices' outputs and input maps).
-/// Each pair queues its output, and every second pair an output and its two sources for the
-/// next level, in bursts (when each pair also queued the unmapping of its inputs): with 4, the cascade waited on a full queue
-/// 6-9 ms a warm build and the cores idled meanwhile. 16 took a warm build of 128 x 2048^2
+/// Each pair queues its output (a pair above level 1 also the dropping of its two sources),
+/// and every second pair as much again for the next level, in bursts: with 4 (when each pair
+/// also queued the unmapping of its inputs), the cascade waited on a full queue 6-9 ms a warm
+/// build and the cores idled meanwhile. 16 took a warm build of 128 x 2048^2
 /// from 0.258 to 0.218 s (cat: 0.152 s; medians of 11 interleaved) and 512 x 1024^2 from
 /// 0.616 to 0.527 s, for 15 MB more peak memory (50 -> 65 MB; 15.5 -> 24.5 MB).
 const WRITE_QUEUE: usize = 16;
