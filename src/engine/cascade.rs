@@ -275,7 +275,7 @@ impl Cascade<'_, '_> {
 }
 
 /// Jobs waiting for the writer thread at most: enough to ride out a slow `rename` or
-/// `fsync`, few enough to keep memory bounded (a few slices' outputs and input maps).
+/// `fsync`, few enough to keep memory bounded (a few slices' outputs).
 /// Each pair queues its output (a pair above level 1 also the dropping of its two sources),
 /// and every second pair as much again for the next level, in bursts: with 4 (when each pair
 /// also queued the unmapping of its inputs), the cascade waited on a full queue 6-9 ms a warm
