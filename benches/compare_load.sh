@@ -41,6 +41,7 @@ measure() {
     local cats=() builds=() ratios=() cpus=() switches=()
     for ((i = 0; i < runs; i++)); do
         prepare 0
+        # shellcheck disable=SC2016 # $1 is the inner shell's
         read -r c _ _ < <(timed sh -c 'cat "$1"/*.tif' _ "$dir")
         rm -rf "${out:?}"/*
         sync
@@ -55,8 +56,10 @@ measure() {
         "$(echo "${switches[*]}" | median)"
 }
 
-echo "$(ls "$dir"/*.tif | wc -l) slices, $(du -shL "$dir" | cut -f1), median of $runs, outputs in $out"
+slices=("$dir"/*.tif)
+echo "${#slices[@]} slices, $(du -shL "$dir" | cut -f1), median of $runs, outputs in $out"
 echo
+# shellcheck disable=SC2016 # backquotes of Markdown
 echo '| load | `cat` | `ctpyramid build` | x `cat` (range) | build CPU | its switches |'
 echo '| --- | --- | --- | --- | --- | --- |'
 measure quiet
