@@ -235,17 +235,22 @@ impl Cascade<'_, '_> {
     /// 1.9x `cat` (docs/performance.md). A slice this build computed is dropped on the
     /// writer thread, behind its own write.
     fn retire(&mut self, source: PixelSource) -> Result<()> {
-        if let PixelSource::File(slice) = &source {
-            if Arc::strong_count(slice) > 1 {
-                slice.release();
+        let computed = match source {
+            PixelSource::File(slice) => {
+                if Arc::strong_count(&slice) > 1 {
+                    slice.release();
+                }
+                // The last holder of a map unmaps it here.
+                drop(slice);
+                return Ok(());
             }
-            return Ok(());
-        }
-        let unmap = move || {
-            drop(source);
+            computed @ PixelSource::Level(_) => computed,
+        };
+        let dropped = move || {
+            drop(computed);
             Ok(())
         };
-        let written = self.writer.submit(None, Box::new(unmap))?;
+        let written = self.writer.submit(None, Box::new(dropped))?;
         self.written(written);
         Ok(())
     }
