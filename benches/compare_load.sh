@@ -43,8 +43,6 @@ measure() {
         prepare 0
         # shellcheck disable=SC2016 # $1 is the inner shell's
         read -r c _ _ < <(timed sh -c 'cat "$1"/*.tif' _ "$dir")
-        rm -rf "${out:?}"/*
-        sync
         read -r b cpu sw < <(timed "$bin" build "$dir" --out "$out/o" --quiet "${args[@]}")
         cats+=("$c") builds+=("$b") cpus+=("$cpu") switches+=("$sw")
         ratios+=("$(awk -v b="$b" -v c="$c" 'BEGIN { printf "%.2f", b / c }')")
