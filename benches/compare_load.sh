@@ -20,6 +20,10 @@ runs=${2:-7}
 shift $(( $# < 2 ? $# : 2 ))
 [ "${1:-}" = "--" ] && shift
 args=("$@")
+if [ ! -x /usr/bin/time ]; then
+    echo "$(basename "$0"): needs GNU time as /usr/bin/time (Debian: apt install time)" >&2
+    exit 1
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/target/release/ctpyramid
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
